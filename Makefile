@@ -1,0 +1,51 @@
+# abordo: two commands on a fresh machine.
+#   make demo   set up, seed the demo database, fetch the local model and start the chat
+#   make test   set up (with the dev tools), make sure PostgreSQL answers, run the whole test suite
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+# llama.cpp must be built portable: a native build uses AMX instructions these VMs refuse.
+export CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DLLAVA_BUILD=OFF
+export ABORDO_TEST_PG_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
+
+.PHONY: demo test env dev-env model seed lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	$(BIN)/python -c "import llama_cpp; llama_cpp.llama_backend_init()"  # smoke check of the portable build
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
+	$(BIN)/pip install -q -e '.[dev,openai]'
+	touch $@
+
+env: $(VENV)/.installed
+dev-env: $(VENV)/.installed-dev
+
+model: env
+	$(BIN)/abordo model fetch
+
+seed: env
+	$(BIN)/abordo seed --if-empty
+
+demo: env seed model
+	$(BIN)/abordo demo
+
+test: dev-env
+	.ci/ensure-postgres
+	$(BIN)/abordo model fetch
+	$(BIN)/python -m pytest -q
+
+lint: dev-env
+	$(BIN)/ruff check assistant sql_tools db ui seed_data tests benchmarks
+
+bench: dev-env
+	$(BIN)/python benchmarks/seed.py
+	$(BIN)/python benchmarks/guard.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,1 @@
+"""The assistant: LLM backends, the question-to-SQL pipeline, prompts, memory, summaries and the CLI."""

@@ -1,0 +1,14 @@
+"""The `assistant` package's exceptions (shown to the user by the CLI and the UI)."""
+from __future__ import annotations
+
+
+class AssistantError(Exception):
+    """Base class: shown to the user as one line."""
+
+
+class ModelNotFound(AssistantError):
+    """No usable model is configured or fetched."""
+
+
+class ModelFetchError(AssistantError):
+    """Fetching or verifying a model failed."""

@@ -1,0 +1,223 @@
+"""The catalog: what each exposed table and column means, which words staff use for them, which
+columns hold personal data, and how each role may see them.
+
+The catalog is the single source of truth for *exposure*: the guard's table allowlist, the schema in
+the prompt, the SQLite authorizer and the PostgreSQL grants all derive from it, so a table that is not
+`exposed: true` here (``staff_accounts``) cannot leak through any of them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+import yaml
+
+from db.errors import CatalogError
+
+PiiClass = Literal["identifier", "contact", "document", "date_of_birth", "free_text"]
+Action = Literal["clear", "partial", "year", "pseudonym", "hide"]
+PII_CLASSES: tuple[str, ...] = ("identifier", "contact", "document", "date_of_birth", "free_text")
+ACTIONS: tuple[str, ...] = ("clear", "partial", "year", "pseudonym", "hide")
+DEFAULT_CATALOG = "passengers.yaml"
+
+
+@dataclass(frozen=True)
+class Text2:
+    """A text in English and Spanish."""
+    en: str = ""
+    es: str = ""
+
+    def get(self, lang: str) -> str:
+        return (self.es if lang == "es" else self.en) or self.en or self.es
+
+
+@dataclass(frozen=True)
+class ColumnInfo:
+    name: str
+    description: Text2 = Text2()
+    pii: PiiClass | None = None
+    lookup_key: bool = False
+    synonyms: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TableInfo:
+    name: str
+    exposed: bool
+    description: Text2 = Text2()
+    columns: dict[str, ColumnInfo] = field(default_factory=dict)
+    synonyms: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RolePolicy:
+    name: str
+    masking: dict[str, Action]
+    max_rows: int = 200
+    max_passengers_per_query: int = 200
+    max_passengers_per_hour: int = 2000
+    description: Text2 = Text2()
+
+    def action(self, pii: str | None) -> Action:
+        """How this role sees a column of class `pii` (None: not personal data, always clear)."""
+        return "clear" if pii is None else self.masking.get(pii, "hide")
+
+
+@dataclass(frozen=True)
+class Catalog:
+    name: str
+    tables: dict[str, TableInfo]
+    roles: dict[str, RolePolicy]
+    subject_table: str | None = None
+    subject_key: str | None = None
+    description: Text2 = Text2()
+    notes: Text2 = Text2()
+    terms: dict[str, str] = field(default_factory=dict)
+    places: dict[str, str] = field(default_factory=dict)
+    countries: dict[str, str] = field(default_factory=dict)
+    source: str = ""
+
+    @property
+    def exposed_tables(self) -> dict[str, TableInfo]:
+        return {n: t for n, t in self.tables.items() if t.exposed}
+
+    def role(self, name: str) -> RolePolicy:
+        try:
+            return self.roles[name]
+        except KeyError:
+            raise CatalogError(f"unknown role {name!r}: the catalog defines {', '.join(self.roles)}") from None
+
+    def column(self, table: str, column: str) -> ColumnInfo | None:
+        t = self.tables.get(table)
+        return t.columns.get(column) if t and t.exposed else None
+
+    def readable_columns(self, table: str, role: str) -> tuple[str, ...]:
+        """Columns of an exposed table that `role` may read at all (masked or clear)."""
+        policy = self.role(role)
+        t = self.exposed_tables.get(table)
+        if t is None:
+            return ()
+        return tuple(c.name for c in t.columns.values() if policy.action(c.pii) != "hide")
+
+
+def _text2(raw, where: str) -> Text2:
+    if raw is None:
+        return Text2()
+    if isinstance(raw, str):
+        return Text2(en=raw, es=raw)
+    if isinstance(raw, dict) and set(raw) <= {"en", "es"}:
+        return Text2(en=str(raw.get("en", "")), es=str(raw.get("es", "")))
+    raise CatalogError(f"{where}: a description is a string or a mapping with keys en and es")
+
+
+def _mapping(raw, where: str) -> dict:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise CatalogError(f"{where}: expected a mapping, got {type(raw).__name__}")
+    return raw
+
+
+def parse_catalog(data, source: str = "<catalog>") -> Catalog:
+    """Validate a parsed YAML document into a `Catalog`; every problem names where it is."""
+    data = _mapping(data, source)
+    tables: dict[str, TableInfo] = {}
+    for tname, traw in _mapping(data.get("tables"), f"{source}: tables").items():
+        traw = _mapping(traw, f"{source}: table {tname}")
+        unknown = set(traw) - {"exposed", "description", "columns", "synonyms"}
+        if unknown:
+            raise CatalogError(f"{source}: table {tname}: unknown keys {sorted(unknown)}")
+        columns: dict[str, ColumnInfo] = {}
+        for cname, craw in _mapping(traw.get("columns"), f"{source}: table {tname} columns").items():
+            craw = _mapping(craw, f"{source}: column {tname}.{cname}")
+            unknown = set(craw) - {"description", "pii", "lookup_key", "synonyms"}
+            if unknown:
+                raise CatalogError(f"{source}: column {tname}.{cname}: unknown keys {sorted(unknown)}")
+            pii = craw.get("pii")
+            if pii is not None and pii not in PII_CLASSES:
+                raise CatalogError(f"{source}: column {tname}.{cname}: pii must be one of {', '.join(PII_CLASSES)}")
+            columns[str(cname)] = ColumnInfo(
+                name=str(cname), description=_text2(craw.get("description"), f"{source}: {tname}.{cname}"),
+                pii=pii, lookup_key=bool(craw.get("lookup_key", False)),
+                synonyms=tuple(str(s) for s in craw.get("synonyms") or ()))
+        exposed = traw.get("exposed", False)
+        if not isinstance(exposed, bool):
+            raise CatalogError(f"{source}: table {tname}: exposed must be true or false")
+        if exposed and not columns:
+            raise CatalogError(f"{source}: table {tname} is exposed but lists no columns")
+        tables[str(tname)] = TableInfo(name=str(tname), exposed=exposed, columns=columns,
+                                       description=_text2(traw.get("description"), f"{source}: {tname}"),
+                                       synonyms=tuple(str(s) for s in traw.get("synonyms") or ()))
+    if not any(t.exposed for t in tables.values()):
+        raise CatalogError(f"{source}: no table is exposed")
+    roles: dict[str, RolePolicy] = {}
+    for rname, rraw in _mapping(data.get("roles"), f"{source}: roles").items():
+        rraw = _mapping(rraw, f"{source}: role {rname}")
+        masking = _mapping(rraw.get("masking"), f"{source}: role {rname} masking")
+        for cls, action in masking.items():
+            if cls not in PII_CLASSES or action not in ACTIONS:
+                raise CatalogError(f"{source}: role {rname}: masking {cls}: {action} is not valid "
+                                   f"(classes {', '.join(PII_CLASSES)}; actions {', '.join(ACTIONS)})")
+        try:
+            limits = {k: int(rraw[k]) for k in ("max_rows", "max_passengers_per_query", "max_passengers_per_hour")
+                      if k in rraw}
+        except (TypeError, ValueError):
+            raise CatalogError(f"{source}: role {rname}: limits must be whole numbers") from None
+        if any(v < 1 for v in limits.values()):
+            raise CatalogError(f"{source}: role {rname}: limits must be positive")
+        roles[str(rname)] = RolePolicy(name=str(rname), masking=dict(masking),
+                                       description=_text2(rraw.get("description"), f"{source}: role {rname}"),
+                                       **limits)
+    if not roles:
+        raise CatalogError(f"{source}: no roles defined")
+    subject = _mapping(data.get("subject"), f"{source}: subject")
+    st, sk = subject.get("table"), subject.get("key")
+    if st is not None and (st not in tables or not tables[st].exposed or sk not in tables[st].columns):
+        raise CatalogError(f"{source}: subject {st}.{sk} is not an exposed column")
+    places = {str(k).lower(): str(v).upper() for k, v in _mapping(data.get("places"), f"{source}: places").items()}
+    countries = {str(k).lower(): str(v).upper()
+                 for k, v in _mapping(data.get("countries"), f"{source}: countries").items()}
+    return Catalog(name=str(data.get("name") or Path(source).stem), tables=tables, roles=roles,
+                   subject_table=st, subject_key=sk,
+                   description=_text2(data.get("description"), source),
+                   notes=_text2(data.get("dialect_notes"), source),
+                   terms={str(k): str(v) for k, v in _mapping(data.get("terms"), f"{source}: terms").items()},
+                   places=places, countries=countries, source=source)
+
+
+def load_catalog(path: str | Path | None = None) -> Catalog:
+    """Load a catalog file; with no path, the demo catalog shipped in this package."""
+    try:
+        if path:
+            p = Path(path)
+            text = p.read_text(encoding="utf-8")
+            source = str(p)
+        else:
+            text = resources.files(__name__).joinpath(DEFAULT_CATALOG).read_text(encoding="utf-8")
+            source = DEFAULT_CATALOG
+    except FileNotFoundError:
+        raise CatalogError(f"catalog file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CatalogError(f"catalog file {path}: {exc}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise CatalogError(f"catalog file {source} is not valid YAML: {str(exc).splitlines()[0]}") from None
+    return parse_catalog(data, source)
+
+
+def check_against_database(catalog: Catalog, engine) -> None:
+    """Fail with a clear message when an exposed table or column of the catalog is not in the database."""
+    import sqlalchemy as sa
+
+    inspector = sa.inspect(engine)
+    present = set(inspector.get_table_names())
+    for t in catalog.exposed_tables.values():
+        if t.name not in present:
+            raise CatalogError(f"catalog {catalog.source}: table {t.name} is not in the database")
+        cols = {c["name"] for c in inspector.get_columns(t.name)}
+        missing = [c for c in t.columns if c not in cols]
+        if missing:
+            raise CatalogError(f"catalog {catalog.source}: {t.name} has no column(s) {', '.join(missing)}")

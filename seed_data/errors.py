@@ -1,0 +1,10 @@
+"""The `seed_data` package's exceptions (shown to the user as one line)."""
+from __future__ import annotations
+
+
+class SeedError(Exception):
+    """Base class: a seeding request that cannot be carried out."""
+
+
+class NotEmptyError(SeedError):
+    """The target database already holds data and --replace was not given."""

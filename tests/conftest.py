@@ -1,0 +1,107 @@
+"""Shared fixtures: real SQLite files and real PostgreSQL databases, never mocks.
+
+PostgreSQL tests use ABORDO_TEST_PG_URL (an account that may create databases and roles). When the
+server cannot be reached the tests *fail*: CI must not go green by skipping them.
+"""
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+PG_ADMIN_URL = os.environ.get("ABORDO_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path_factory, monkeypatch):
+    """Point abordo's user directories at a temp dir so tests never touch a real demo or audit store.
+
+    The model cache is kept: the fetched GGUF lives there and is large.
+    """
+    home = tmp_path_factory.mktemp("abordo-home")
+    monkeypatch.setenv("ABORDO_HOME", str(home))
+    monkeypatch.delenv("ABORDO_CONFIG", raising=False)
+    yield home
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url() -> str:
+    engine = sa.create_engine(PG_ADMIN_URL, connect_args={"connect_timeout": 5})
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except sa.exc.OperationalError as exc:
+        pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN_URL} (run .ci/ensure-postgres): {exc.orig}")
+    finally:
+        engine.dispose()
+    return PG_ADMIN_URL
+
+
+def _admin_exec(admin_url: str, sql: str) -> None:
+    engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text(sql))
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def make_pg_database(pg_admin_url):
+    """Factory: a new, empty PostgreSQL database; dropped at the end of the test."""
+    created: list[str] = []
+
+    def make() -> str:
+        name = f"abordo_test_{uuid.uuid4().hex[:10]}"
+        _admin_exec(pg_admin_url, f'CREATE DATABASE "{name}"')
+        created.append(name)
+        return sa.engine.make_url(pg_admin_url).set(database=name).render_as_string(hide_password=False)
+
+    yield make
+    for name in created:
+        _admin_exec(pg_admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def pg_url(make_pg_database) -> str:
+    """URL of a fresh, empty PostgreSQL database."""
+    return make_pg_database()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path) -> str:
+    """URL of a SQLite file that does not exist yet."""
+    return f"sqlite:///{tmp_path / 'test.sqlite'}"
+
+
+@pytest.fixture
+def schema_sqlite_url(sqlite_url) -> str:
+    """A SQLite file with the passenger schema and no rows."""
+    from db.schema import metadata
+
+    engine = sa.create_engine(sqlite_url)
+    metadata.create_all(engine)
+    engine.dispose()
+    return sqlite_url
+
+
+@pytest.fixture
+def schema_pg_url(pg_url) -> str:
+    """A PostgreSQL database with the passenger schema and no rows."""
+    from db.schema import metadata
+
+    engine = sa.create_engine(pg_url)
+    metadata.create_all(engine)
+    engine.dispose()
+    return pg_url
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    if not SHARED.is_dir():
+        pytest.fail(f"the shared folder is expected beside the checkout: {SHARED}")
+    return SHARED

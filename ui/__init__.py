@@ -1,0 +1,1 @@
+"""The Streamlit chat UI (nothing imports this package)."""
