@@ -18,9 +18,12 @@ def parse_url(url: str) -> URL:
     except Exception:
         raise ConfigError(f"not a database URL: {url!r} (expected sqlite:///PATH or postgresql://USER@HOST/DB)") from None
     backend = parsed.get_backend_name()
+    if backend == "postgresql" and "+" not in parsed.drivername:
+        # SQLAlchemy 2.1 maps a bare postgresql:// to psycopg 3; abordo ships and tests psycopg2.
+        parsed = parsed.set(drivername="postgresql+psycopg2")
     if backend not in SUPPORTED:
         raise UnsupportedDatabase(f"unsupported database {backend!r} in {url!r}: use sqlite:///PATH or postgresql://...")
-    if backend == "postgresql" and parsed.get_driver_name() not in ("psycopg2", "postgresql"):
+    if backend == "postgresql" and parsed.get_driver_name() != "psycopg2":
         raise UnsupportedDatabase(f"unsupported PostgreSQL driver {parsed.get_driver_name()!r}: use postgresql:// (psycopg2)")
     if backend == "sqlite" and not parsed.database:
         raise ConfigError("an in-memory SQLite database cannot be shared: give a file path, sqlite:///PATH")

@@ -13,6 +13,12 @@ import pytest
 import sqlalchemy as sa
 
 PG_ADMIN_URL = os.environ.get("ABORDO_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def _engine(url: str, **kwargs) -> sa.Engine:
+    from db.engines import parse_url
+
+    return sa.create_engine(parse_url(url), **kwargs)
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
 
@@ -30,7 +36,7 @@ def _isolated_home(tmp_path_factory, monkeypatch):
 
 @pytest.fixture(scope="session")
 def pg_admin_url() -> str:
-    engine = sa.create_engine(PG_ADMIN_URL, connect_args={"connect_timeout": 5})
+    engine = _engine(PG_ADMIN_URL, connect_args={"connect_timeout": 5})
     try:
         with engine.connect() as conn:
             conn.execute(sa.text("SELECT 1"))
@@ -42,7 +48,7 @@ def pg_admin_url() -> str:
 
 
 def _admin_exec(admin_url: str, sql: str) -> None:
-    engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    engine = _engine(admin_url, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as conn:
             conn.execute(sa.text(sql))
@@ -83,7 +89,7 @@ def schema_sqlite_url(sqlite_url) -> str:
     """A SQLite file with the passenger schema and no rows."""
     from db.schema import metadata
 
-    engine = sa.create_engine(sqlite_url)
+    engine = _engine(sqlite_url)
     metadata.create_all(engine)
     engine.dispose()
     return sqlite_url
@@ -94,7 +100,7 @@ def schema_pg_url(pg_url) -> str:
     """A PostgreSQL database with the passenger schema and no rows."""
     from db.schema import metadata
 
-    engine = sa.create_engine(pg_url)
+    engine = _engine(pg_url)
     metadata.create_all(engine)
     engine.dispose()
     return pg_url
