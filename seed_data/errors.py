@@ -8,3 +8,11 @@ class SeedError(Exception):
 
 class NotEmptyError(SeedError):
     """The target database already holds data and --replace was not given."""
+
+
+class InvalidSizeError(SeedError):
+    """A seeding parameter (number of passengers, today) is out of range."""
+
+
+class SeedLoadError(SeedError):
+    """Loading the generated rows into the database failed; nothing was written."""
