@@ -1,0 +1,609 @@
+"""The value linker: before the model writes SQL, find in the question the values a small model gets
+wrong (dates, record locators, ticket numbers, bag tags, flight designators, airports, countries,
+passenger names) and resolve them to their stored forms. Each one becomes a `Hint` whose one-line
+English `line` goes into the dynamic part of the prompt.
+
+Schema-agnostic where it can be: table and column names come from the catalog (a linker whose
+columns the catalog does not expose is simply off), place and country words come from the catalog,
+and airport cities come from the airports table itself. Database checks go through `fetch`, a
+read-only parameterised query function provided by the caller; every query is an indexed lookup
+(primary/unique keys, the search_name index, DISTINCT on an index's leading column) so the linker
+stays cheap on a million passengers. Reference lists (carriers, airports) are cached per `fetch`.
+"""
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Callable
+
+from assistant.dates import resolve_dates
+from assistant.lang import STOPWORDS, VOCAB, detect_language, fold, is_vocab, search_form, tokens
+
+Fetch = Callable[[str, dict], list[tuple]]
+
+MAX_HINTS = 12
+MAX_NAME_QUERIES = 6
+NAME_ROWS = 50
+FUZZY_ROWS = 300
+FUZZY_MIN = 85
+
+
+@dataclass(frozen=True)
+class Hint:
+    kind: str          # 'record_locator' | 'ticket_number' | 'flight' | 'date' | 'date_range' | 'airport' | 'route' | 'country' | 'passenger' | 'bag_tag'
+    text: str          # the span as typed
+    value: object      # resolved stored value(s)
+    line: str          # one English line for the prompt
+    found: bool = True  # verified against the database (False: looks like one but no row matches)
+    pos: int = field(default=-1, compare=False)
+
+
+@dataclass(frozen=True)
+class LinkResult:
+    lang: str
+    hints: tuple[Hint, ...]
+
+    def prompt_lines(self) -> list[str]:
+        """The hint lines in question order, at most MAX_HINTS (the prompt has a token budget)."""
+        return [h.line for h in self.hints[:MAX_HINTS]]
+
+
+# --------------------------------------------------------------------------------------------------
+# Where values live: derived from the catalog so another catalog/database switches linkers on or off.
+
+@dataclass(frozen=True)
+class _Cols:
+    locator: tuple[str, str] | None
+    ticket: tuple[str, str] | None
+    bag: tuple[str, str] | None
+    flight: tuple[str, str, str] | None           # table, carrier column, number column
+    airport: tuple[str, str, str, str] | None     # table, code, city, name
+    airport_refs: tuple[str, ...]                 # columns holding airport codes ('flights.origin')
+    person: tuple[str, str, str, tuple[str, ...]] | None  # table, id, search column, display columns
+    person_refs: tuple[str, ...]                  # columns referencing the person id ('tickets.passenger_id')
+    country_refs: tuple[str, ...]                 # columns holding ISO2 country codes
+
+
+def _has(catalog, table: str, *cols: str) -> bool:
+    t = catalog.exposed_tables.get(table)
+    return bool(t) and all(c in t.columns for c in cols)
+
+
+def _columns(catalog) -> _Cols:
+    """Find the identifier columns the linker knows how to resolve; each is optional."""
+    def desc(c) -> str:
+        return f"{c.description.en} {c.description.es}".lower()
+
+    airport_refs, country_refs, person_refs = [], [], []
+    person_table = catalog.subject_table or "passengers"
+    person_key = catalog.subject_key or "passenger_id"
+    for t in catalog.exposed_tables.values():
+        for c in t.columns.values():
+            d = desc(c)
+            if "iata" in d and "airport" in d and not (t.name == "airports" and c.name == "iata_code"):
+                airport_refs.append(f"{t.name}.{c.name}")
+            if ("alpha-2" in d or "alfa-2" in d or c.name in ("nationality", "country_code")) and "iso" in d:
+                country_refs.append(f"{t.name}.{c.name}")
+            if c.name == person_key and t.name != person_table:
+                person_refs.append(f"{t.name}.{c.name}")
+    display = tuple(c for c in ("first_name", "last_name", "second_last_name")
+                    if _has(catalog, person_table, c))
+    return _Cols(
+        locator=("bookings", "record_locator") if _has(catalog, "bookings", "record_locator") else None,
+        ticket=("tickets", "ticket_number") if _has(catalog, "tickets", "ticket_number") else None,
+        bag=("baggage", "bag_tag") if _has(catalog, "baggage", "bag_tag") else None,
+        flight=(("flights", "carrier_code", "flight_number")
+                if _has(catalog, "flights", "carrier_code", "flight_number") else None),
+        airport=(("airports", "iata_code", "city", "name")
+                 if _has(catalog, "airports", "iata_code", "city", "name") else None),
+        airport_refs=tuple(airport_refs), country_refs=tuple(country_refs),
+        person=((person_table, person_key, "search_name", display)
+                if _has(catalog, person_table, person_key, "search_name") else None),
+        person_refs=tuple(person_refs),
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# Reference data cached per fetch function (carriers, airports): read once, reused for every question.
+
+_CACHE: OrderedDict = OrderedDict()
+_CACHE_SIZE = 8
+
+
+def clear_cache() -> None:
+    """Forget cached reference data (tests; or after the reference tables change)."""
+    _CACHE.clear()
+
+
+def _cached(fetch: Fetch, key: str, load: Callable[[], object]):
+    try:
+        slot = _CACHE.setdefault(fetch, {})
+    except TypeError:  # unhashable fetch: no caching
+        return load()
+    _CACHE.move_to_end(fetch)
+    while len(_CACHE) > _CACHE_SIZE:
+        _CACHE.popitem(last=False)
+    if key not in slot:
+        slot[key] = load()
+    return slot[key]
+
+
+@dataclass(frozen=True)
+class _Airports:
+    codes: frozenset[str]                    # every code in the airports table
+    served: frozenset[str]                   # codes with departures (the network)
+    cities: dict[str, tuple[str, ...]]       # folded city -> served codes
+
+
+def _airports(fetch: Fetch, cols: _Cols) -> _Airports:
+    table, code, city, _name = cols.airport
+
+    def load() -> _Airports:
+        rows = fetch(f"SELECT {code}, {city} FROM {table}", {})
+        codes = frozenset(str(r[0]).strip().upper() for r in rows)
+        served = codes
+        if cols.flight and len(codes) > 300:  # a full world list: the network is what has departures
+            served = frozenset(str(r[0]).strip().upper()
+                               for r in fetch(f"SELECT DISTINCT origin FROM {cols.flight[0]}", {}))
+        cities: dict[str, list[str]] = {}
+        for c, ci in rows:
+            c = str(c).strip().upper()
+            if c in served and ci:
+                cities.setdefault(search_form(str(ci)), []).append(c)
+        return _Airports(codes, served, {k: tuple(sorted(v)) for k, v in cities.items() if len(k) >= 4})
+
+    return _cached(fetch, f"airports:{table}", load)
+
+
+def _carriers(fetch: Fetch, cols: _Cols) -> frozenset[str]:
+    table, carrier, _num = cols.flight
+    return _cached(fetch, f"carriers:{table}", lambda: frozenset(
+        str(r[0]).strip().upper() for r in fetch(f"SELECT DISTINCT {carrier} FROM {table}", {}) if r[0]))
+
+
+def _in_list(fetch: Fetch, table: str, col: str, values: list[str]) -> set[str]:
+    """Which of `values` exist in table.col: one primary/unique-key lookup."""
+    if not values:
+        return set()
+    params = {f"v{i}": v for i, v in enumerate(values)}
+    marks = ", ".join(f":{k}" for k in params)
+    return {str(r[0]).strip() for r in fetch(f"SELECT {col} FROM {table} WHERE {col} IN ({marks})", params)}
+
+
+# --------------------------------------------------------------------------------------------------
+# Spans already claimed by a hint are not looked at again (a date inside a ticket number, a country
+# inside a place name, a linked word inside a name).
+
+class _Claims:
+    def __init__(self) -> None:
+        self.spans: list[tuple[int, int]] = []
+
+    def free(self, s: int, e: int) -> bool:
+        return not any(s < te and ts < e for ts, te in self.spans)
+
+    def take(self, s: int, e: int) -> None:
+        self.spans.append((s, e))
+
+
+# --------------------------------------------------------------------------------------------------
+# Identifiers
+
+TICKET_RE = re.compile(r"(?<![\w-])(\d{3})[-\s]?(\d{10})(?![\w-])")
+BAG_RE = re.compile(r"(?<![\w-])(\d{10})(?![\w-])")
+LOCATOR_RE = re.compile(r"(?<![\w-])([A-Za-z2-9]{6})(?![\w-])")
+FLIGHT_RE = re.compile(r"(?<![\w-])([A-Za-z][A-Za-z0-9]|[0-9][A-Za-z])[\s-]?(\d{1,4})(?![\w-])")
+LOCATOR_CUE = re.compile(r"(?:localizador|pnr|locator|reserva|reservacion|booking|clave|codigo de reserva)[\s:#]*$")
+BAG_CUE = re.compile(r"(?:maleta|equipaje|etiqueta|bag|tag|luggage|baggage)\w*\W+(?:\w+\W+){0,3}$")
+
+
+def _link_tickets(q: str, claims: _Claims, cols: _Cols, fetch: Fetch | None) -> list[Hint]:
+    if not cols.ticket:
+        return []
+    cands = [(m.start(), m.end(), m.group(), m.group(1) + m.group(2)) for m in TICKET_RE.finditer(q)]
+    found = _in_list(fetch, *cols.ticket, [c[3] for c in cands]) if fetch else set()
+    out = []
+    t, c = cols.ticket
+    for s, e, text, v in cands:
+        claims.take(s, e)
+        ok = v in found
+        line = (f"'{text}' is ticket number '{v}' ({t}.{c} = '{v}')" if ok or not fetch else
+                f"'{text}' looks like ticket number '{v}' but no ticket has it ({t}.{c} = '{v}')")
+        out.append(Hint("ticket_number", text, v, line, ok, s))
+    return out
+
+
+def _link_bags(q: str, claims: _Claims, cols: _Cols, fetch: Fetch | None) -> list[Hint]:
+    if not cols.bag:
+        return []
+    cands = [(m.start(), m.end(), m.group(1)) for m in BAG_RE.finditer(q) if claims.free(*m.span())]
+    found = _in_list(fetch, *cols.bag, [c[2] for c in cands]) if fetch else set()
+    out = []
+    t, c = cols.bag
+    for s, e, v in cands:
+        cue = bool(BAG_CUE.search(fold(q[max(0, s - 40):s])))
+        ok = v in found
+        if not ok and not cue and fetch:
+            continue  # ten digits that are no bag: a phone number, an id... say nothing
+        claims.take(s, e)
+        line = (f"'{v}' is bag tag '{v}' ({t}.{c} = '{v}')" if ok or not fetch else
+                f"'{v}' looks like a bag tag but no bag has it ({t}.{c} = '{v}')")
+        out.append(Hint("bag_tag", v, v, line, ok, s))
+    return out
+
+
+def _link_flights(q: str, claims: _Claims, cols: _Cols, fetch: Fetch | None) -> list[Hint]:
+    """Designators 'XA401', 'XA 401', 'xa0401' for carriers that exist in the flights table. A carrier
+    code that is also a word ('DE', 'AM') only counts typed upper-case and without a space."""
+    if not cols.flight or not fetch:
+        return []
+    carriers = _carriers(fetch, cols)
+    t, cc, nc = cols.flight
+    out = []
+    for m in FLIGHT_RE.finditer(q):
+        code, digits = m.group(1).upper(), m.group(2)
+        if code not in carriers or not claims.free(*m.span()):
+            continue
+        num = int(digits)
+        if not 1 <= num <= 9999:
+            continue
+        typed = m.group()
+        if m.group(1).lower() in STOPWORDS and not (m.group(1).isupper() and typed[2:3].isdigit()):
+            continue
+        rows = fetch(f"SELECT {nc} FROM {t} WHERE {cc} = :c AND {nc} = :n LIMIT 1", {"c": code, "n": num})
+        ok = bool(rows)
+        claims.take(*m.span())
+        where = f"{t}.{cc} = '{code}' AND {t}.{nc} = {num}"
+        line = (f"'{typed}' is flight {code}{num} ({where})" if ok else
+                f"'{typed}' looks like flight {code}{num} but no such flight exists ({where})")
+        out.append(Hint("flight", typed, (code, num), line, ok, m.start()))
+    return out
+
+
+def _link_locators(q: str, claims: _Claims, cols: _Cols, fetch: Fetch | None) -> list[Hint]:
+    """Six characters of A-Z/2-9 in any case. Letters+digits are candidates anywhere; all-letter
+    tokens only typed in capitals or right after 'localizador'/'PNR'/'booking' (else: ordinary words)."""
+    if not cols.locator:
+        return []
+    cands = []
+    for m in LOCATOR_RE.finditer(q):
+        tok = m.group(1)
+        if not claims.free(*m.span()):
+            continue
+        has_digit, has_alpha = any(ch.isdigit() for ch in tok), any(ch.isalpha() for ch in tok)
+        cue = bool(LOCATOR_CUE.search(fold(q[max(0, m.start() - 30):m.start()])))
+        if not has_alpha:
+            continue
+        # Letters and digits: a locator shape anywhere. All letters: only a checked one typed in
+        # capitals or right after a locator word, and never an ordinary word ('status', 'Cuenta').
+        strong = has_digit and not re.fullmatch(r"[A-Za-z]{1,2}\d+", tok)
+        if not strong and (not (cue or tok.isupper()) or is_vocab(fold(tok))):
+            continue
+        cands.append((m.start(), m.end(), tok, tok.upper(), strong))
+    found = _in_list(fetch, *cols.locator, [c[3] for c in cands]) if fetch else set()
+    out = []
+    t, c = cols.locator
+    for s, e, text, v, strong in cands:
+        ok = v in found
+        if not ok and not strong:
+            continue
+        claims.take(s, e)
+        line = (f"'{text}' is record locator '{v}' ({t}.{c} = '{v}')" if ok or not fetch else
+                f"'{text}' looks like record locator '{v}' but no booking has it ({t}.{c} = '{v}')")
+        out.append(Hint("record_locator", text, v, line, ok, s))
+    return out
+
+
+def _link_dates(q: str, claims: _Claims, today: date) -> list[Hint]:
+    out = []
+    for d in resolve_dates(q, today):
+        if not claims.free(d.pos, d.endpos):
+            continue
+        claims.take(d.pos, d.endpos)
+        kind = "date" if d.single_day else "date_range"
+        value = d.start if d.single_day else (d.start, d.end)
+        out.append(Hint(kind, d.text, value, d.describe(), True, d.pos))
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# Airports, routes, places and countries
+
+IATA_RE = re.compile(r"(?<![\w-])([A-Za-z]{3})(?![\w])")
+ROUTE_RE = re.compile(r"(?<![\w-])([A-Za-z]{3})\s*(?:-|–|—|/|>|->|→|to)\s*([A-Za-z]{3})(?![\w-])")
+
+
+def _airport_code_ok(tok: str, ap: _Airports) -> bool:
+    """An IATA code as typed: capitals for any airport of the table; lower case only for served
+    airports that are not also an ordinary word ('mad', 'las', 'mia', 'ver', 'lim' stay words)."""
+    code = tok.upper()
+    if code not in ap.codes:
+        return False
+    if tok.isupper():
+        return code in ap.served or tok.lower() not in STOPWORDS
+    return code in ap.served and tok.lower() not in STOPWORDS | VOCAB | _LOWER_CODE_WORDS
+
+
+_LOWER_CODE_WORDS = frozenset("""
+mad mid lax bog ver mia las los del sal son con por sin mas mes dia ano hoy ayer the and for are was
+not all any out via per day top bag app web usa eur usd mxn pnr ssr kg kgs pax fly max min avg sum
+ice cue san sea car bus man men run art cat dog end era eve fan fee few fit gas gay gym hat her him
+his hot job joy key kid law lay leg let lie low mom mud net new nor now odd off oil old one our own pay
+pen pet pie pin pit pop pot pro put ran raw red rid row rub sad saw say see set she shy sir sit six ski
+sky son spa sun tan tax tea ten tie tin tip toe ton too toy try two use van war way wet who why win
+yes yet you zoo ida vez voy ver fue dos uno una eso esa ese
+""".split())
+
+
+def _ref_cols(cols: _Cols) -> str:
+    return " / ".join(cols.airport_refs[:2]) if cols.airport_refs else "airport code columns"
+
+
+def _link_places(q: str, claims: _Claims, cols: _Cols, catalog, fetch: Fetch | None) -> list[Hint]:
+    """Routes ('MEX-CUN'), typed IATA codes, then place and country words (catalog places and
+    countries, airport cities from the database), longest phrase first, accent/case-insensitive."""
+    out: list[Hint] = []
+    ap = _airports(fetch, cols) if (fetch and cols.airport) else None
+    if ap:
+        for m in ROUTE_RE.finditer(q):
+            a, b = m.group(1), m.group(2)
+            # 'MEX-CUN' / 'mex-mad': the notation itself says these are codes, so served airports
+            # count in any case; 'X to Y' needs codes that pass the usual test.
+            symbol = not re.search(r"\bto\b", m.group(), re.IGNORECASE)
+            if claims.free(*m.span()) and all(
+                    (symbol and c.upper() in ap.served) or _airport_code_ok(c, ap) for c in (a, b)):
+                o, d = a.upper(), b.upper()
+                claims.take(*m.span())
+                out.append(Hint("route", m.group(), (o, d),
+                                f"'{m.group()}' is the route origin '{o}' -> destination '{d}' (one direction)",
+                                True, m.start()))
+        for m in IATA_RE.finditer(q):
+            if claims.free(*m.span()) and _airport_code_ok(m.group(1), ap):
+                c = m.group(1).upper()
+                claims.take(*m.span())
+                out.append(Hint("airport", m.group(), c, f"'{m.group()}' is airport '{c}' ({_ref_cols(cols)})",
+                                True, m.start()))
+    # Phrase dictionary: folded phrase -> (kind, value). Catalog first; DB cities fill the gaps.
+    phrases: dict[str, tuple[str, object]] = {}
+    if ap:
+        for city, codes in ap.cities.items():
+            phrases[city] = ("airport", codes if len(codes) > 1 else codes[0])
+    for k, v in catalog.places.items():
+        if ap is None or v in ap.codes:
+            phrases[search_form(k)] = ("airport", v)
+    if cols.country_refs or catalog.countries:
+        for k, v in catalog.countries.items():
+            phrases.setdefault(search_form(k), ("country", v))
+    folded = fold(q)
+    for phrase in sorted(phrases, key=len, reverse=True):
+        if not phrase:
+            continue
+        pat = r"(?<![\w])" + r"\W+".join(re.escape(w) for w in phrase.split()) + r"(?![\w])"
+        for m in re.finditer(pat, folded):
+            if not claims.free(*m.span()):
+                continue
+            kind, value = phrases[phrase]
+            text = q[m.start():m.end()]
+            claims.take(*m.span())
+            out.append(_place_hint(kind, text, value, cols, m.start()))
+    return out
+
+
+def _place_hint(kind: str, text: str, value, cols: _Cols, pos: int) -> Hint:
+    if kind == "country":
+        where = ", ".join(f"{c} = '{value}'" for c in cols.country_refs[:3]) or f"country code '{value}'"
+        return Hint("country", text, value, f"'{text}' = country '{value}' (ISO2: {where})", True, pos)
+    if isinstance(value, tuple):
+        codes = ", ".join(f"'{c}'" for c in value)
+        return Hint("airport", text, value, f"'{text}' = airports {codes} ({_ref_cols(cols)} IN ({codes}))",
+                    True, pos)
+    return Hint("airport", text, value, f"'{text}' = airport '{value}' ({_ref_cols(cols)} = '{value}')", True, pos)
+
+
+# --------------------------------------------------------------------------------------------------
+# Passenger names
+
+PARTICLES = frozenset("de del la las los y da das do dos di van von der den le st san mc".split())
+NAME_CUES = frozenset("""pasajero pasajera pasajeros pax cliente senor senora senorita sr sra srta don dona
+llamado llamada nombre passenger passengers customer named name mr mrs ms miss""".split())
+
+
+def _catalog_words(catalog) -> frozenset[str]:
+    """Words the catalog uses for things (terms, table/column names and synonyms): not names."""
+    words: set[str] = set()
+    phrases = list(catalog.terms)
+    for t in catalog.tables.values():
+        phrases += [t.name, *t.synonyms]
+        for c in t.columns.values():
+            phrases += [c.name, *c.synonyms]
+    for p in phrases:
+        words.update(search_form(p.replace("_", " ")).split())
+    return frozenset(words)
+
+
+def _name_runs(q: str, claims: _Claims, extra: frozenset[str] = frozenset()) -> list[tuple[int, int, list, bool]]:
+    """Candidate name spans: runs of 2-5 name-like words (not stopwords or domain words, not already
+    linked), particles allowed inside ('María de la Cruz'). Returns (start, end, tokens, cued)."""
+    toks = tokens(q)
+    runs: list[tuple[int, int, list, bool]] = []
+    cur: list = []
+    prev_word = ""
+
+    def close():
+        while cur and cur[-1].folded in PARTICLES:
+            cur.pop()
+        content = [t for t in cur if t.folded not in PARTICLES]
+        if 2 <= len(content) <= 5:
+            cued = prev_word in NAME_CUES or all(t.text[:1].isupper() for t in content)
+            runs.append((cur[0].start, cur[-1].end, list(cur), cued))
+        cur.clear()
+
+    for i, t in enumerate(toks):
+        w = t.folded
+        gap = q[toks[i - 1].end:t.start] if i else ""
+        if cur and not re.fullmatch(r"[\s,.'’-]*", gap) or (cur and "," in gap):
+            close()
+        namey = (len(w) >= 2 and w not in NAME_CUES and not is_vocab(w, extra) and claims.free(t.start, t.end)
+                 and not any(ch.isdigit() for ch in t.text))
+        if namey or (cur and w in PARTICLES):
+            if not cur:
+                prev_word = toks[i - 1].folded if i else ""
+            cur.append(t)
+        else:
+            close()
+    close()
+    return runs
+
+
+def _next_prefix(s: str) -> str:
+    """Smallest string above every string that starts with `s` (index range upper bound). Bumps the
+    last letter, so it also works under collations that ignore spaces."""
+    s = s.rstrip()
+    while s and s[-1] >= "z":
+        s = s[:-1]
+    return s[:-1] + chr(ord(s[-1]) + 1) if s else "\uffff"
+
+
+def _display(row, ncols: int) -> str:
+    return " ".join(str(x) for x in row[2:2 + ncols] if x)
+
+
+def _name_lookup(fetch: Fetch, cols: _Cols, name: str, limit: int) -> list[tuple]:
+    """Rows whose search_name is `name` or starts with `name + ' '` (missing second surname or a
+    first name typed alone): one index range scan."""
+    t, pid, sn, disp = cols.person
+    sel = ", ".join((pid, sn) + disp)
+    rows = fetch(f"SELECT {sel} FROM {t} WHERE {sn} >= :p AND {sn} < :p_end ORDER BY {sn} LIMIT {limit}",
+                 {"p": name, "p_end": _next_prefix(name)})
+    return [r for r in rows if r[1] == name or str(r[1]).startswith(name + " ")]
+
+
+def _fuzzy_lookup(fetch: Fetch, cols: _Cols, words: list[str]) -> list[tuple[tuple, float]]:
+    """A typo somewhere after the first name's first letters: candidates sharing the first name and
+    the last name's first letter (one index range), ranked by rapidfuzz on the folded names."""
+    from rapidfuzz import fuzz
+
+    t, pid, sn, disp = cols.person
+    sel = ", ".join((pid, sn) + disp)
+    typed = " ".join(words)
+    scored: dict[object, tuple[tuple, float]] = {}
+    prefixes = [f"{words[0]} {words[1][:1]}"]
+    if len(words[0]) >= 4:  # typo in the first name: same first three letters
+        prefixes.append(words[0][:3])
+    for p in prefixes:
+        rows = fetch(f"SELECT {sel} FROM {t} WHERE {sn} >= :p AND {sn} < :p_end LIMIT {FUZZY_ROWS}",
+                     {"p": p, "p_end": _next_prefix(p)})
+        for r in rows:
+            stored = str(r[1])
+            head = " ".join(stored.split()[:len(words)])
+            score = max(fuzz.ratio(typed, stored), fuzz.ratio(typed, head))
+            if score >= FUZZY_MIN and (r[0] not in scored or scored[r[0]][1] < score):
+                scored[r[0]] = (r, score)
+        if scored:
+            break
+    best = sorted(scored.values(), key=lambda x: -x[1])
+    return [b for b in best if b[1] >= best[0][1] - 5][:5] if best else []
+
+
+def _passenger_hint(text: str, rows: list[tuple], cols: _Cols, pos: int, fuzzy: bool) -> Hint:
+    ncols = len(cols.person[3])
+    pid_col = f"{cols.person[0]}.{cols.person[1]}"
+    use = cols.person_refs[0] if cols.person_refs else pid_col
+    ids = tuple(r[0] for r in rows[:5])
+    how = "closest matches for" if fuzzy else "matches"
+    if len(ids) == 1:
+        line = (f"'{text}' {how} {pid_col} {ids[0]} ({_display(rows[0], ncols)}); use {use} = {ids[0]}")
+    else:
+        people = "; ".join(f"{r[0]} {_display(r, ncols)}" for r in rows[:5])
+        more = "+" if len(rows) > 5 else ""
+        # Accent twins ('Jose Perez' / 'José Pérez'): say which one is spelled exactly as typed.
+        typed = " ".join(text.lower().split())
+        exact = [r[0] for r in rows[:5] if _display(r, ncols).lower().startswith(typed)]
+        same = f" ({exact[0]} is spelled exactly as typed)" if len(exact) == 1 else ""
+        line = (f"'{text}' is ambiguous: {len(rows)}{more} passengers ({people}){same}; "
+                f"use {use} IN ({', '.join(str(i) for i in ids)}) or ask which one")
+    return Hint("passenger", text, ids, line, True, pos)
+
+
+def _link_names(q: str, claims: _Claims, cols: _Cols, catalog, fetch: Fetch | None) -> list[Hint]:
+    """Passenger names. A run that looks like a name (capitalised, or after 'pasajero'/'passenger')
+    gets up to three exact/prefix lookups and a fuzzy one; any other run of unknown words gets a
+    single exact/prefix lookup (cheap, and it finds names typed in lower case)."""
+    if not cols.person or not fetch:
+        return []
+    out: list[Hint] = []
+    budget = MAX_NAME_QUERIES
+    runs = sorted(_name_runs(q, claims, _catalog_words(catalog)), key=lambda r: not r[3])  # cued first
+    for s, e, toks, cued in runs:
+        if budget <= 0:
+            break
+        words = search_form(q[s:e]).split()
+        # The whole run first, then without its last word (a trailing ordinary word), then without the first.
+        tries = [words]
+        if len(words) > 2 and cued:
+            tries += [words[:-1], words[1:]]
+        hit = None
+        for w in tries:
+            if budget <= 0:
+                break
+            budget -= 1
+            rows = _name_lookup(fetch, cols, " ".join(w), NAME_ROWS)
+            if rows:
+                hit = (w, rows, False)
+                break
+        if hit is None and cued and budget > 0 and len(words) <= 4:
+            budget -= 1
+            fz = _fuzzy_lookup(fetch, cols, words)
+            if fz:
+                hit = (words, [r for r, _ in fz], True)
+        if hit is None:
+            if cued:
+                text = q[s:e]
+                out.append(Hint("passenger", text, (), f"'{text}' matches no passenger name "
+                                f"({cols.person[0]}.{cols.person[2]} is lower-case without accents)", False, s))
+            continue
+        w, rows, fuzzy = hit
+        # Cut the span to the words that matched.
+        i0 = 0 if w == words[:len(w)] else len(words) - len(w)
+        content = [t for t in toks]
+        # Map word indices back to typed tokens (search_form keeps one word per token).
+        span_toks = content[i0:i0 + len(w)] if len(content) == len(words) else content
+        ts, te = span_toks[0].start, span_toks[-1].end
+        text = q[ts:te]
+        claims.take(ts, te)
+        out.append(_passenger_hint(text, rows, cols, ts, fuzzy))
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+
+def link(question: str, *, catalog, today: date, fetch: Fetch | None) -> LinkResult:
+    """Find and resolve the values in `question`. With fetch None nothing is checked against the
+    database: identifiers get found=False, flights, airports codes and names are skipped (they need
+    the database to tell a code from a word)."""
+    cols = _columns(catalog)
+    claims = _Claims()
+    hints: list[Hint] = []
+    hints += _link_tickets(question, claims, cols, fetch)
+    hints += _link_bags(question, claims, cols, fetch)
+    hints += _link_dates_first_iso(question, claims, today)
+    hints += _link_flights(question, claims, cols, fetch)
+    hints += _link_locators(question, claims, cols, fetch)
+    hints += _link_dates(question, claims, today)
+    hints += _link_places(question, claims, cols, catalog, fetch)
+    hints += _link_names(question, claims, cols, catalog, fetch)
+    hints.sort(key=lambda h: h.pos)
+    return LinkResult(detect_language(question), tuple(hints[:MAX_HINTS]))
+
+
+def _link_dates_first_iso(q: str, claims: _Claims, today: date) -> list[Hint]:
+    """Numeric dates ('2026-06-20', '20/06/2026') before designators, so '2026-06' never reads as a
+    flight or '06/20' as anything else."""
+    out = []
+    for d in resolve_dates(q, today):
+        if re.fullmatch(r"[\d/.\-\s]+", d.text) and claims.free(d.pos, d.endpos):
+            claims.take(d.pos, d.endpos)
+            kind = "date" if d.single_day else "date_range"
+            out.append(Hint(kind, d.text, d.start if d.single_day else (d.start, d.end), d.describe(), True, d.pos))
+    return out
