@@ -48,7 +48,7 @@ def _register() -> None:
     main.add_command(db_group)
     main.add_command(catalog_group)
     for module, names in (("seed_data.cli", ("seed",)), ("sql_tools.cli", ("sql", "audit")),
-                          ("assistant.model_cli", ("model",)), ("assistant.ask_cli", ("ask", "chat", "ui")),
+                          ("assistant.model_cli", ("model",)), ("assistant.ask_cli", ("ask", "chat", "demo", "ui")),
                           ("assistant.users_cli", ("users",)), ("assistant.eval_cli", ("eval",))):
         try:
             mod = __import__(module, fromlist=list(names))

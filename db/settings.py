@@ -49,6 +49,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("role", "Default role for the CLI: agent, supervisor or analyst."),
     Setting("statement_timeout_ms", "Time limit for one SQL statement, in milliseconds."),
     Setting("pseudonym_key", "Secret key for the analyst role's stable pseudonyms (keyed hash)."),
+    Setting("summaries", "'model': short model-written summaries of multi-row results (checked against the rows); "
+                         "'off': deterministic sentences only (no extra model call)."),
     Setting("model", "Name of a fetched model (qwen2.5-coder-1.5b, qwen2.5-coder-0.5b) or a path to any GGUF."),
     Setting("chat_format", "llama.cpp chat format for a GGUF path (e.g. llama-2); empty: the GGUF's template."),
     Setting("n_ctx", "Context size for the local model (tokens)."),
@@ -77,6 +79,7 @@ class Settings:
     role: str = "agent"
     statement_timeout_ms: int = 3000
     pseudonym_key: str = "abordo-demo-pseudonym-key"
+    summaries: str = "model"
     model: str = "qwen2.5-coder-1.5b"
     chat_format: str = ""
     n_ctx: int = 4096
@@ -127,4 +130,6 @@ def load_settings(env: Mapping[str, str] | None = None, config_file: str | Path 
     typed = {k: _coerce(k, v, fields[k].type) for k, v in values.items()}
     if typed.get("role", "agent") not in ("agent", "supervisor", "analyst"):
         raise ConfigError(f"setting 'role': {typed['role']!r} is not one of agent, supervisor, analyst")
+    if typed.get("summaries", "model") not in ("model", "off"):
+        raise ConfigError(f"setting 'summaries': {typed['summaries']!r} is not one of model, off")
     return Settings(**typed)

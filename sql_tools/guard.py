@@ -171,6 +171,7 @@ class _Check:
         self._check_tables(tree)
         self._check_recursion(tree)
         self._neutralise_exists_projections(tree)
+        _name_unaliased_outputs(tree, self.dialect)
         q = self._qualify(tree)
         scopes = traverse_scope(q)
         root_scope = scopes[-1]
@@ -798,6 +799,19 @@ class _Check:
 
 # --------------------------------------------------------------------------------------------------
 # helpers
+
+
+def _name_unaliased_outputs(tree: exp.Expression, dialect: str) -> None:
+    """Give unaliased computed outputs of the top-level query the name people would read
+    (``COUNT(*)``, ``SUM(t.fare_amount)``) instead of qualify()'s ``_col_1``: the UI shows it."""
+    for branch in _branches(tree)[:1]:
+        for proj in list(branch.expressions):
+            if isinstance(proj, (exp.Alias, exp.Column, exp.Star)) or proj.find(exp.Star) and not isinstance(
+                    proj, exp.Count):
+                continue
+            name = proj.sql(dialect=dialect)
+            if len(name) <= 80 and '"' not in name:
+                proj.replace(exp.alias_(proj.copy(), exp.to_identifier(name, quoted=True)))
 
 
 def _conjuncts(e: exp.Expression) -> list[exp.Expression]:

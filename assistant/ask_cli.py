@@ -1,0 +1,174 @@
+"""`abordo ask`, `abordo chat` and `abordo demo`: the assistant from a terminal.
+
+The model loads once per process; `ask --file` answers many questions with it.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+
+import click
+
+from db.cli import settings_of
+
+
+def _options(f):
+    f = click.option("--db", "db_url", help="Passenger database URL (default: the demo database).")(f)
+    f = click.option("--role", type=click.Choice(["agent", "supervisor", "analyst"]), help="Role (masking, caps).")(f)
+    f = click.option("--user", default="cli", show_default=True, help="User name written to the audit log.")(f)
+    f = click.option("--today", type=click.DateTime(["%Y-%m-%d"]), help="The date 'today' means.")(f)
+    return f
+
+
+def _assistant(ctx, db_url, role, user, today):
+    from assistant.pipeline import Assistant
+
+    settings = settings_of(ctx).replace(database_url=db_url, role=role,
+                                        today=today.date() if today else None)
+    _require_database(settings)
+    return Assistant(settings, user=user)
+
+
+def _require_database(settings) -> None:
+    from db.engines import dialect_of, sqlite_path
+    from db.errors import DatabaseUnreachable
+
+    if dialect_of(settings.database_url) == "sqlite" and not sqlite_path(settings.database_url).exists():
+        raise DatabaseUnreachable(f"no database at {sqlite_path(settings.database_url)}: run `abordo seed` first")
+
+
+def _print_answer(ans, as_json: bool, extra: dict | None = None) -> None:
+    if as_json:
+        click.echo(json.dumps({**(extra or {}), **ans.to_dict()}, ensure_ascii=False, default=str))
+        return
+    click.echo(ans.text)
+    if ans.row_count and len(ans.rows.columns) and not (ans.row_count == 1 and len(ans.rows.columns) == 1):
+        click.echo(ans.rows.head(50).to_string(index=False))
+        if ans.row_count > 50 or ans.truncated:
+            click.echo(f"({ans.row_count} rows{', truncated' if ans.truncated else ''})")
+    if ans.sql:
+        click.secho(f"SQL: {ans.sql}", dim=True)
+    click.secho(f"[{ans.timings['total']:.1f} s · {ans.llm_calls} model call(s)"
+                f"{' · fast path' if ans.fast_path else ''}]", dim=True)
+
+
+@click.command("ask")
+@click.argument("question", required=False)
+@click.option("--file", "file", type=click.File("r", encoding="utf-8"),
+              help="Questions, one per line: plain text or JSON lines with 'question' and optional 'id'.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per question.")
+@click.option("--warm/--no-warm", default=True, help="Evaluate the static prompt prefix before the first question.")
+@_options
+@click.pass_context
+def ask_command(ctx, question, file, as_json, warm, db_url, role, user, today):
+    """Answer a question (or a file of questions) with guarded, read-only SQL.
+
+    \b
+    abordo ask "¿Cuántos vuelos salen hoy de MEX?"
+    abordo ask --file questions.jsonl --json
+    """
+    if bool(question) == bool(file):
+        raise click.UsageError("give a QUESTION or --file, not both")
+    assistant = _assistant(ctx, db_url, role, user, today)
+    items = [{"id": None, "question": question}] if question else list(_read_questions(file))
+    if warm and len(items) > 1:
+        assistant.warm()
+    for item in items:
+        ans = assistant.ask(item["question"])
+        _print_answer(ans, as_json, {"id": item["id"]} if file else None)
+
+
+def _read_questions(fh):
+    for n, line in enumerate(fh, 1):
+        line = line.strip()
+        if not line:
+            continue
+        if line.startswith("{"):
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise click.BadParameter(f"line {n} is not valid JSON: {exc.msg}", param_hint="--file") from None
+            if not isinstance(obj, dict) or not isinstance(obj.get("question"), str):
+                raise click.BadParameter(f"line {n} has no 'question' string", param_hint="--file")
+            yield {"id": obj.get("id", n), "question": obj["question"]}
+        else:
+            yield {"id": n, "question": line}
+
+
+@click.command("chat")
+@_options
+@click.pass_context
+def chat_command(ctx, db_url, role, user, today):
+    """An interactive conversation with follow-ups (Ctrl-D or 'salir' to leave)."""
+    _chat(_assistant(ctx, db_url, role, user, today))
+
+
+def _chat(assistant) -> None:
+    from assistant.memory import Memory
+
+    memory = Memory()
+    click.echo(f"abordo · {assistant.model_name} · role {assistant.role} · today {assistant.settings.today}")
+    click.echo("Pregunta en español o en inglés. 'nueva' empieza otra conversación; 'salir' termina.")
+    assistant.warm()
+    while True:
+        try:
+            q = input("\n> ").strip()
+        except (EOFError, KeyboardInterrupt):
+            click.echo()
+            return
+        if q.lower() in ("salir", "exit", "quit"):
+            return
+        if q.lower() in ("nueva", "new"):
+            memory.clear()
+            continue
+        if q:
+            _print_answer(assistant.ask(q, memory=memory), False)
+
+
+@click.command("demo")
+@click.pass_context
+def demo_command(ctx):
+    """Start the assistant on the seeded demo database with the local model."""
+    from assistant.pipeline import Assistant
+
+    settings = settings_of(ctx)
+    _require_database(settings)
+    if not sys.stdin.isatty():
+        click.echo("demo: the demo database and the model are ready; run `abordo chat` in a terminal.")
+        return
+    _chat(Assistant(settings, user="demo"))
+
+
+@click.command("ui")
+@click.option("--db", "db_url", help="Passenger database URL (default: the demo database).")
+@click.option("--port", type=int, default=8501, show_default=True, help="Port the chat UI listens on.")
+@click.option("--host", default=None, help="Address to listen on (default: Streamlit's, all interfaces).")
+@click.pass_context
+def ui_command(ctx, db_url, port, host):
+    """Start the chat UI (Streamlit) for airline staff; sign in with `abordo users add` accounts."""
+    import importlib.util
+    import os
+    import subprocess
+    from dataclasses import fields
+    from pathlib import Path
+
+    settings = settings_of(ctx).replace(database_url=db_url)
+    _require_database(settings)
+    spec = importlib.util.find_spec("ui")     # locate, do not import: nothing imports the ui package
+    if spec is None or not spec.submodule_search_locations:
+        raise click.ClickException("the ui package is not installed (pip install -e .)")
+    app = Path(list(spec.submodule_search_locations)[0]) / "app.py"
+    env = dict(os.environ)
+    # The UI process re-reads Settings from the environment: pass every resolved value explicitly.
+    for f in fields(settings):
+        env[f"ABORDO_{f.name.upper()}"] = str(getattr(settings, f.name))
+    cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.headless", "true",
+           "--server.port", str(port), "--browser.gatherUsageStats", "false"]
+    if host:
+        cmd += ["--server.address", host]
+    click.echo(f"abordo ui: http://localhost:{port}  (Ctrl-C to stop)")
+    try:
+        ctx.exit(subprocess.call(cmd, env=env))
+    except KeyboardInterrupt:
+        ctx.exit(0)

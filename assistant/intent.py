@@ -1,0 +1,100 @@
+"""Requests abordo refuses before any SQL is written: changing data, reaching staff accounts or
+database internals, dumping personal data in bulk, revealing its own instructions.
+
+This is a courtesy layer, not the security boundary (that is the guard, the read-only connection and
+the database role): it lets the assistant answer such requests with a polite refusal in the user's
+language instead of a confusing query. It errs on the side of *not* refusing ordinary questions
+("¿cuántos vuelos se cancelaron?" is a question about data, not a request to cancel one).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from assistant.lang import fold
+
+# Imperative / infinitive verbs that ask for a change. Past tenses and nouns ("cancelados",
+# "cambios", "updated") are not here on purpose.
+_WRITE = re.compile(
+    r"\b(update|delete|drop|insert|truncate|alter|grant|revoke|merge|upsert|vacuum|"
+    r"modify|change|remove|erase|add|create|set|rename|lock|reset|cancel|rebook|refund|void|wipe|"
+    r"actualiza|actualizar|actualizale|actualicen|modifica|modificar|cambia|cambiar|cambiale|cambien|"
+    r"borra|borrar|borrale|elimina|eliminar|inserta|insertar|agrega|agregar|anade|anadir|crea|crear|"
+    r"cancela|cancelar|reembolsa|reembolsar|anula|anular|bloquea|bloquear|renombra|renombrar|"
+    r"pon|poner|asigna|asignar|quita|quitar|ejecuta\s+update|ejecuta\s+delete)\b")
+# Words that make the verb about stored data ("cancel the booking", "cambia el teléfono").
+_WRITE_OBJECT = re.compile(
+    r"\b(table|tabla|tablas|booking|bookings|reserva|reservas|passenger|passengers|pasajero|pasajeros|"
+    r"phone|telefono|email|correo|seat|asiento|status|estado|record|registro|row|rows|fila|filas|"
+    r"ticket|tickets|boleto|boletos|flight|vuelo|database|base de datos|statement_timeout|"
+    r"read_only|transaction|transaccion|role|rol|index|indice|view|vista|schema|esquema)\b")
+_SQL_WRITE = re.compile(r"\b(insert\s+into|update\s+\w+\s+set|delete\s+from|drop\s+table|create\s+"
+                        r"(temp|temporary|table|view|index|role)|alter\s+(table|role)|truncate\s+|grant\s+)")
+_STAFF = re.compile(r"(staff_accounts|staff accounts?|password|contrasena|contrasenas|password_hash|"
+                    r"cuentas? del personal|cuentas? de(l)? staff|credencial|credentials?|hash de)")
+_INTERNALS = re.compile(
+    r"(information_schema|pg_catalog|pg_\w+|sqlite_master|sqlite_schema|pragma|system prompt|"
+    r"prompt del sistema|tus instrucciones|your instructions|connection string|cadena de conexion|"
+    r"version de postgres|postgres(ql)? version|version\(\)|current_user|usuario de (la )?base de datos|"
+    r"database user|tablas (y columnas )?(ocultas|hay)|hidden tables|what tables|que tablas|"
+    r"listen_address|postgresql\.conf|read_file|dblink|lo_import|lo_export|copy .* to )")
+_BULK_PII = re.compile(
+    r"(todos|todas|all|every|cada)\b.{0,60}\b(pasaportes?|passports?|documentos?|documents?|correos?|"
+    r"emails?|e-mails?|telefonos?|phones?|phone numbers|fechas? de nacimiento|dates? of birth|birthdays?|"
+    r"numeros? de viajero|frequent flyer numbers?)"
+    r"|(pasaportes?|passports?|documentos?|correos?|emails?|telefonos?|phones?|fechas? de nacimiento|"
+    r"dates? of birth)\b.{0,60}\b(de todos|de todas|of all|of every|for all|for every|en csv|as csv|export)")
+
+
+@dataclass(frozen=True)
+class Refusal:
+    reason: str   # 'write' | 'staff_accounts' | 'internals' | 'bulk_personal_data'
+
+    def text(self, lang: str) -> str:
+        return REFUSALS[self.reason]["es" if lang == "es" else "en"]
+
+
+REFUSALS = {
+    "write": {
+        "en": "I can only look data up: I cannot change, add or delete anything in the passenger database. "
+              "Please make changes in the reservation system.",
+        "es": "Solo puedo consultar datos: no puedo cambiar, agregar ni borrar nada en la base de pasajeros. "
+              "Haz los cambios en el sistema de reservaciones.",
+    },
+    "staff_accounts": {
+        "en": "Staff accounts and passwords are not available through this assistant.",
+        "es": "Las cuentas y contraseñas del personal no están disponibles en este asistente.",
+    },
+    "internals": {
+        "en": "I can't share details about the database system or my own configuration. "
+              "Ask me about flights, bookings, passengers, bags or special services.",
+        "es": "No puedo dar detalles del sistema de base de datos ni de mi configuración. "
+              "Pregúntame por vuelos, reservas, pasajeros, equipaje o servicios especiales.",
+    },
+    "bulk_personal_data": {
+        "en": "I can't list documents, contacts or dates of birth of many passengers at once. "
+              "Ask about a specific booking, ticket or passenger.",
+        "es": "No puedo listar documentos, contactos ni fechas de nacimiento de muchos pasajeros a la vez. "
+              "Pregunta por una reserva, un boleto o un pasajero concreto.",
+    },
+    "model": {
+        "en": "I can't help with that request: I only answer read-only questions about flights, bookings, "
+              "passengers, bags and special services.",
+        "es": "No puedo ayudar con esa solicitud: solo respondo consultas de lectura sobre vuelos, reservas, "
+              "pasajeros, equipaje y servicios especiales.",
+    },
+}
+
+
+def classify(question: str) -> Refusal | None:
+    """A `Refusal` when the question asks for something abordo never does, else None."""
+    q = fold(question)
+    if _STAFF.search(q):
+        return Refusal("staff_accounts")
+    if _INTERNALS.search(q):
+        return Refusal("internals")
+    if _SQL_WRITE.search(q) or (_WRITE.search(q) and _WRITE_OBJECT.search(q)):
+        return Refusal("write")
+    if _BULK_PII.search(q):
+        return Refusal("bulk_personal_data")
+    return None
