@@ -1,0 +1,35 @@
+"""Chat-model backends behind one factory: in-process llama.cpp or an OpenAI-compatible endpoint.
+
+Callers depend only on LangChain's `BaseChatModel`; which backend runs is configuration
+(`Settings.openai_base_url` set -> endpoint; otherwise `Settings.model`, a known name or a GGUF path).
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from db.settings import Settings
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
+
+
+def make_chat_model(settings: Settings, **overrides) -> BaseChatModel:
+    """The configured chat model (temperature 0). Raises ModelNotFound (one line) if the GGUF is missing.
+
+    `overrides` go to the backend's constructor (e.g. max_tokens=64).
+    """
+    if settings.openai_base_url:
+        from assistant.llm.openai_compat import make_openai_chat
+
+        return make_openai_chat(settings.openai_base_url, settings.openai_model, settings.openai_api_key,
+                                **overrides)
+    from assistant.llm.llamacpp import LlamaCppChat
+    from assistant.models import locate
+
+    local = locate(settings.model)
+    return LlamaCppChat(model_path=str(local.path), model_name=local.label,
+                        chat_format=settings.chat_format or None, n_ctx=max(4096, settings.n_ctx),
+                        n_threads=settings.n_threads, **overrides)
+
+
+__all__ = ["make_chat_model"]

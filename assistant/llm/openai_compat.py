@@ -1,0 +1,26 @@
+"""An OpenAI-compatible endpoint (llama.cpp server, vLLM, a hosted API) as the chat model.
+
+This is the scale-out path: many users share one model server instead of one in-process model per
+worker. langchain-openai is an optional dependency (`abordo[openai]`), imported only when used.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+
+from assistant.errors import AssistantError
+
+# Local servers ignore the key, but the OpenAI client refuses to start without one.
+PLACEHOLDER_API_KEY = "sk-no-key-required"
+
+
+def make_openai_chat(base_url: str, model: str = "", api_key: str = "", temperature: float = 0.0,
+                     **kwargs: Any) -> BaseChatModel:
+    try:
+        from langchain_openai import ChatOpenAI
+    except ImportError:
+        raise AssistantError("openai_base_url is set but langchain-openai is not installed: "
+                             "run 'pip install abordo[openai]'") from None
+    return ChatOpenAI(base_url=base_url, model=model or "default", api_key=api_key or PLACEHOLDER_API_KEY,
+                      temperature=temperature, **kwargs)
