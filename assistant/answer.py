@@ -45,7 +45,11 @@ def deterministic(lang: str, columns: Sequence[str], rows: Sequence[Sequence], r
         value = format_value(rows[0][0])
         return f"El resultado es {value}." if es else f"The answer is {value}."
     if row_count == 1 and len(columns) <= 6:
-        pairs = ", ".join(f"{c}: {format_value(v)}" for c, v in zip(columns, rows[0]))
+        # Long texts (agents' notes) stay in the table: a sentence relays values, not free text.
+        pairs = ", ".join(f"{c}: {format_value(v)}" for c, v in zip(columns, rows[0])
+                          if len(format_value(v)) <= 40)
+        if not pairs:
+            return None
         return f"Encontré un resultado: {pairs}." if es else f"One row: {pairs}."
     return None
 

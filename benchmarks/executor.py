@@ -44,6 +44,8 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="abordo-bench-"))
     os.environ["ABORDO_HOME"] = str(tmp)
     import sqlalchemy as sa
+
+    from db.engines import parse_url
     from db.catalog import load_catalog
     from db.roles import grant_readonly
     from sql_tools.service import run_guarded
@@ -59,7 +61,7 @@ def main() -> None:
                          "run_guarded": timeit(lambda: run_guarded(SQL, settings=st, catalog=cat, role="agent",
                                                                    user="bench"), args.n)}
     name = f"abordo_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(args.pg, isolation_level="AUTOCOMMIT")
+    admin = sa.create_engine(parse_url(args.pg), isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as c:
             c.execute(sa.text(f'CREATE DATABASE "{name}"'))

@@ -22,6 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
 
+from db.engines import parse_url  # noqa: E402
 from seed_data.loaders import seed_database  # noqa: E402
 
 PG_ADMIN_URL = os.environ.get("ABORDO_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -29,7 +30,7 @@ BENCH_DB = "abordo_bench_seed"
 
 
 def _admin(sql: str) -> None:
-    engine = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    engine = sa.create_engine(parse_url(PG_ADMIN_URL), isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as conn:
             conn.execute(sa.text(sql))

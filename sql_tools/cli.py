@@ -150,12 +150,22 @@ def _print_records(records, as_json: bool) -> None:
                        f"\n    {(r.sql_out or r.sql_in or r.question or '').strip()[:200]}")
 
 
+def _require_supervisor(ctx: click.Context, role: str | None, what: str) -> None:
+    """The audit log names who saw whom: it is for supervisors only."""
+    if (role or settings_of(ctx).role) != "supervisor":
+        click.echo(f"abordo: error: {what} is for supervisors: pass --role supervisor "
+                   "(or set the role setting)", err=True)
+        ctx.exit(2)
+
+
 @audit_command.command("tail")
 @click.option("-n", "n", type=click.IntRange(1, 10_000), default=20, show_default=True)
+@click.option("--role", default=None, help="Your role; only supervisors may read the log (default: the role setting).")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
-def audit_tail(ctx: click.Context, n: int, as_json: bool) -> None:
-    """The last N audit records, oldest first."""
+def audit_tail(ctx: click.Context, n: int, role: str | None, as_json: bool) -> None:
+    """The last N audit records, oldest first (supervisors only)."""
+    _require_supervisor(ctx, role, "audit tail")
     _print_records(_audit_log(ctx).tail(n), as_json)
 
 
@@ -166,10 +176,7 @@ def audit_tail(ctx: click.Context, n: int, as_json: bool) -> None:
 @click.pass_context
 def audit_who_saw(ctx: click.Context, passenger_id: str, role: str | None, as_json: bool) -> None:
     """Every answer that showed this passenger, and to whom (supervisors only)."""
-    if (role or settings_of(ctx).role) != "supervisor":
-        click.echo("abordo: error: who-saw is for supervisors: pass --role supervisor "
-                   "(or set the role setting)", err=True)
-        ctx.exit(2)
+    _require_supervisor(ctx, role, "who-saw")
     records = _audit_log(ctx).who_saw(passenger_id)
     _print_records(records, as_json)
     if not as_json:
