@@ -37,6 +37,7 @@ demo: env seed model
 
 test: dev-env
 	.ci/ensure-postgres
+	.ci/ensure-browser
 	$(BIN)/abordo model fetch
 	$(BIN)/python -m pytest -q
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import date
 
 import click
 
@@ -127,17 +126,26 @@ def _chat(assistant) -> None:
 
 
 @click.command("demo")
+@click.option("--port", type=int, default=8501, show_default=True, help="Port of the chat UI.")
+@click.option("--terminal", is_flag=True, help="Chat in this terminal instead of the web UI.")
 @click.pass_context
-def demo_command(ctx):
-    """Start the assistant on the seeded demo database with the local model."""
+def demo_command(ctx, port, terminal):
+    """The demo: chat UI on the seeded demo database with the local model, one account per role.
+
+    `make demo` seeds the database and fetches the model first.
+    """
     from assistant.pipeline import Assistant
+    from assistant.users import ensure_demo_users
 
     settings = settings_of(ctx)
     _require_database(settings)
-    if not sys.stdin.isatty():
-        click.echo("demo: the demo database and the model are ready; run `abordo chat` in a terminal.")
+    if terminal:
+        _chat(Assistant(settings, user="demo"))
         return
-    _chat(Assistant(settings, user="demo"))
+    click.echo("Demo accounts (sign in with one of these):")
+    for name, password, role in ensure_demo_users(settings.app_url):
+        click.echo(f"  {role:<11} user {name:<11} password {password}")
+    ctx.invoke(ui_command, db_url=None, port=port, host=None)
 
 
 @click.command("ui")
@@ -158,13 +166,13 @@ def ui_command(ctx, db_url, port, host):
     spec = importlib.util.find_spec("ui")     # locate, do not import: nothing imports the ui package
     if spec is None or not spec.submodule_search_locations:
         raise click.ClickException("the ui package is not installed (pip install -e .)")
-    app = Path(list(spec.submodule_search_locations)[0]) / "app.py"
+    app = Path(next(iter(spec.submodule_search_locations))) / "app.py"
     env = dict(os.environ)
     # The UI process re-reads Settings from the environment: pass every resolved value explicitly.
     for f in fields(settings):
         env[f"ABORDO_{f.name.upper()}"] = str(getattr(settings, f.name))
     cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.headless", "true",
-           "--server.port", str(port), "--browser.gatherUsageStats", "false"]
+           "--server.port", str(port), "--browser.gatherUsageStats", "false", "--client.toolbarMode", "minimal"]
     if host:
         cmd += ["--server.address", host]
     click.echo(f"abordo ui: http://localhost:{port}  (Ctrl-C to stop)")

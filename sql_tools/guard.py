@@ -773,13 +773,19 @@ class _Check:
     # ---- 8. limit and regeneration ---------------------------------------------------------------
 
     def _inject_limit(self, q: exp.Expression) -> int:
-        """LIMIT role.max_rows, or the smaller literal already there. sqlite LIMIT -1 means no limit."""
+        """LIMIT role.max_rows + 1, or the smaller literal already there; returns the row cap.
+
+        The one extra row lets the executor (which keeps at most `limit` rows) tell a result that was
+        cut at the role's cap from one that happens to have exactly that many rows, and say so.
+        sqlite LIMIT -1 means no limit."""
         cap = self.policy.max_rows
         limit = q.args.get("limit")
         current = _int_literal(limit.args.get("expression")) if limit is not None else None
-        value = cap if current is None or current < 0 or current > cap else current
-        q.set("limit", exp.Limit(expression=exp.Literal.number(value)))
-        return value
+        if current is None or current < 0 or current > cap:
+            q.set("limit", exp.Limit(expression=exp.Literal.number(cap + 1)))
+            return cap
+        q.set("limit", exp.Limit(expression=exp.Literal.number(current)))
+        return current
 
     def _check_roundtrip(self, sql_out: str, q: exp.Expression) -> None:
         """Re-parse what will run: it must be one statement equal to the checked tree, so the text cannot

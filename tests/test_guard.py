@@ -219,14 +219,14 @@ def test_subject_key(dialect):
 def test_limit_injected_and_clamped(dialect):
     assert guard("SELECT flight_id FROM flights", dialect).limit == 200
     res = guard("SELECT flight_id FROM flights LIMIT 5000", dialect)
-    assert res.limit == 200 and res.sql_out.endswith("LIMIT 200")
+    assert res.limit == 200 and res.sql_out.endswith("LIMIT 201")
     assert guard("SELECT flight_id FROM flights LIMIT 7", dialect).limit == 7
     assert guard("SELECT flight_id FROM flights LIMIT 5000", dialect, "supervisor").limit == 1000
     assert guard("SELECT flight_id FROM flights LIMIT 10 OFFSET 20", dialect).sql_out.endswith("LIMIT 10 OFFSET 20")
     assert rejected("SELECT flight_id FROM flights LIMIT (SELECT 1000)", dialect) == "bad_limit"
     assert rejected("SELECT flight_id FROM flights LIMIT 5 OFFSET flight_id", dialect) in ("bad_limit", "unknown_column")
     res = guard("SELECT flight_id FROM flights UNION SELECT flight_id FROM ticket_segments", dialect)
-    assert res.limit == 200 and res.sql_out.endswith("LIMIT 200")
+    assert res.limit == 200 and res.sql_out.endswith("LIMIT 201")
 
 
 def test_sqlite_negative_limit_clamped():

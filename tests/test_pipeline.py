@@ -192,3 +192,13 @@ def test_database_down_is_an_error_not_a_crash(settings, tmp_path):
     missing = settings.replace(database_url=f"sqlite:///{tmp_path / 'gone.sqlite'}")
     with pytest.raises(SqlToolError):
         Assistant(missing, chat_model=RecordingChat([]))
+
+
+def test_results_cut_at_the_role_cap_say_so(settings):
+    a, _ = make(settings, ["SELECT flight_id FROM flights"])
+    ans = a.ask("List every flight id")
+    assert ans.row_count == 200 and ans.truncated
+    assert "first 200 rows" in ans.text
+    a, _ = make(settings, ["SELECT flight_id FROM flights LIMIT 5"])
+    ans = a.ask("List five flight ids")
+    assert ans.row_count == 5 and not ans.truncated

@@ -1,0 +1,138 @@
+"""Staff accounts for the chat UI: name, role and a salted scrypt hash, in abordo's own store (app_url).
+
+Why here and not in the passenger database: abordo only ever *reads* the passenger database, through a
+read-only connection; its own writable store already holds the audit log and feedback. Why scrypt from
+the standard library: it is memory-hard (costly to brute-force on GPUs) and needs no extra dependency.
+Each user gets a random salt; the cost parameters are stored with the hash so they can be raised later
+without invalidating existing accounts.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import hmac
+import os
+import re
+import threading
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from assistant.errors import AssistantError
+
+ROLES = ("agent", "supervisor", "analyst")
+# The demo's accounts: printed by `abordo demo`, fixed so the README can name them.
+DEMO_USERS = (("agente", "agente-demo", "agent"), ("supervisor", "supervisor-demo", "supervisor"),
+              ("analista", "analista-demo", "analyst"))
+# scrypt cost: n=2**14, r=8 uses 16 MiB and ~50 ms per check, fine for a sign-in form.
+_N, _R, _P = 2 ** 14, 8, 1
+_NAME_RE = re.compile(r"[A-Za-z0-9._@-]{2,64}")
+
+metadata = sa.MetaData()
+users = sa.Table(
+    "users", metadata,
+    sa.Column("name", sa.Text, primary_key=True),
+    sa.Column("role", sa.Text, nullable=False),
+    sa.Column("salt", sa.LargeBinary, nullable=False),
+    sa.Column("password_hash", sa.LargeBinary, nullable=False),
+    sa.Column("params", sa.Text, nullable=False),          # "n,r,p" of the scrypt call
+    sa.Column("created", sa.DateTime, nullable=False),
+)
+
+
+class UserError(AssistantError):
+    """A user could not be created or read (bad name, unknown role, store unavailable)."""
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    role: str
+
+
+_ENGINES: dict[str, sa.Engine] = {}
+_LOCK = threading.Lock()
+
+
+def _engine(app_url: str) -> sa.Engine:
+    """One engine per store, tables created on first use."""
+    from db.engines import make_engine
+
+    with _LOCK:
+        engine = _ENGINES.get(app_url)
+        if engine is None:
+            try:
+                engine = make_engine(app_url, create_parent=True)
+                metadata.create_all(engine)
+            except sa.exc.SQLAlchemyError as exc:
+                raise UserError(f"cannot open the user store: {type(getattr(exc, 'orig', None) or exc).__name__}"
+                                ) from None
+            _ENGINES[app_url] = engine
+        return engine
+
+
+def _hash(password: str, salt: bytes, n: int = _N, r: int = _R, p: int = _P) -> bytes:
+    return hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p, maxmem=64 * 1024 * 1024, dklen=32)
+
+
+def add_user(app_url: str, name: str, role: str, password: str, *, replace: bool = False) -> User:
+    """Create (or with `replace`, reset) a user. Raises UserError on a bad name, role or password."""
+    if not _NAME_RE.fullmatch(name or ""):
+        raise UserError(f"invalid user name {name!r}: 2-64 letters, digits, '.', '_', '@' or '-'")
+    if role not in ROLES:
+        raise UserError(f"unknown role {role!r}: use one of {', '.join(ROLES)}")
+    if len(password or "") < 8:
+        raise UserError("the password must have at least 8 characters")
+    salt = os.urandom(16)
+    row = {"name": name, "role": role, "salt": salt, "password_hash": _hash(password, salt), "params": f"{_N},{_R},{_P}",
+               "created": _dt.datetime.now(_dt.UTC).replace(tzinfo=None)}
+    try:
+        with _engine(app_url).begin() as conn:
+            exists = conn.execute(sa.select(users.c.name).where(users.c.name == name)).first()
+            if exists and not replace:
+                raise UserError(f"user {name!r} already exists")
+            if exists:
+                conn.execute(users.update().where(users.c.name == name).values(**row))
+            else:
+                conn.execute(users.insert().values(**row))
+    except sa.exc.SQLAlchemyError as exc:
+        raise UserError(f"cannot write the user store: {type(getattr(exc, 'orig', None) or exc).__name__}") from None
+    return User(name, role)
+
+
+def get_user(app_url: str, name: str) -> User | None:
+    with _engine(app_url).connect() as conn:
+        row = conn.execute(sa.select(users.c.name, users.c.role).where(users.c.name == name)).first()
+    return User(row.name, row.role) if row else None
+
+
+def verify(app_url: str, name: str, password: str) -> User | None:
+    """The user if the password matches, else None (same answer for unknown names and wrong passwords)."""
+    with _engine(app_url).connect() as conn:
+        row = conn.execute(sa.select(users).where(users.c.name == (name or "").strip())).first()
+    if row is None:
+        _hash(password or "", b"0" * 16)   # same cost as a real check: no timing hint that the name is unknown
+        return None
+    n, r, p = (int(x) for x in row.params.split(","))
+    if hmac.compare_digest(_hash(password or "", row.salt, n, r, p), row.password_hash):
+        return User(row.name, row.role)
+    return None
+
+
+def list_users(app_url: str) -> list[User]:
+    with _engine(app_url).connect() as conn:
+        rows = conn.execute(sa.select(users.c.name, users.c.role).order_by(users.c.name)).all()
+    return [User(r.name, r.role) for r in rows]
+
+
+def ensure_demo_users(app_url: str) -> list[tuple[str, str, str]]:
+    """Create the demo accounts (one per role) if missing; returns (name, password, role) to print.
+
+    An existing demo account keeps its password unless it no longer matches the demo one, in which
+    case it is reset: the printed credentials must always work on the demo.
+    """
+    for name, password, role in DEMO_USERS:
+        user = verify(app_url, name, password)
+        if user is None or user.role != role:
+            add_user(app_url, name, role, password, replace=True)
+    return list(DEMO_USERS)

@@ -1,0 +1,130 @@
+"""How one assistant turn looks: summary, masked table, SQL, audited CSV download, chart, small print, 👍/👎.
+
+Used both for the turn being answered and for re-drawing the history on every rerun, so a turn looks
+the same before and after the page reruns.
+"""
+from __future__ import annotations
+
+import logging
+
+import pandas as pd
+import streamlit as st
+
+from ui.runtime import Reply
+from ui.texts import t
+
+log = logging.getLogger("abordo.ui")
+_MAX_BARS = 60
+
+
+def choose_chart(df: pd.DataFrame) -> tuple[str, str, str] | None:
+    """('bar'|'line', x, y) when the result has a chart's shape, else None.
+
+    A category and a number -> bar chart; a date and a number -> line chart. Only two-column results
+    with at least two rows: anything wider is a table, not a chart.
+
+    >>> choose_chart(pd.DataFrame({"origin": ["MEX", "CUN"], "n": [3, 4]}))
+    ('bar', 'origin', 'n')
+    >>> choose_chart(pd.DataFrame({"day": ["2026-06-01", "2026-06-02"], "n": [3, 4]}))
+    ('line', 'day', 'n')
+    """
+    if df.shape[1] != 2 or len(df) < 2:
+        return None
+    a, b = df.columns
+    for x, y in ((a, b), (b, a)):
+        if not pd.api.types.is_numeric_dtype(df[y]) or pd.api.types.is_bool_dtype(df[y]):
+            continue
+        if _is_date(df[x]):
+            return ("line", str(x), str(y))
+        if (df[x].dtype == object or isinstance(df[x].dtype, pd.StringDtype)) and len(df) <= _MAX_BARS \
+                and df[x].is_unique:
+            return ("bar", str(x), str(y))
+    return None
+
+
+def _is_date(s: pd.Series) -> bool:
+    if pd.api.types.is_datetime64_any_dtype(s):
+        return True
+    if s.dtype != object:
+        return False
+    sample = s.dropna().astype(str).head(20)
+    return bool(len(sample)) and sample.str.fullmatch(r"\d{4}-\d{2}(-\d{2})?([ T]\d{2}:\d{2}(:\d{2})?)?").all()
+
+
+def csv_bytes(df: pd.DataFrame) -> bytes:
+    """The masked table as UTF-8 CSV with a BOM (so spreadsheet programs read accents right)."""
+    return df.to_csv(index=False).encode("utf-8-sig")
+
+
+def _audit_download(settings, user: str, role: str, reply: Reply) -> None:
+    """Record that the masked rows of `reply` left the page as a file (an accepted read, code csv_download)."""
+    from sql_tools.audit import AuditRecord, get_audit_log
+
+    try:
+        get_audit_log(settings.app_url).append(AuditRecord(
+            user=user, role=role, verdict="accepted", code="csv_download", question=reply.question,
+            sql_out=reply.sql, row_count=len(reply.rows), reason="CSV download of the masked result"))
+    except Exception:
+        log.exception("could not audit a CSV download")
+
+
+def _rate(settings, user: str, role: str, reply: Reply, key: str, rating: int) -> None:
+    from assistant.feedback import Feedback, add_feedback
+
+    try:
+        add_feedback(settings.app_url, Feedback(user=user, role=role, question=reply.question, sql=reply.sql or None,
+                                                rating=rating, lang=reply.lang, model=reply.model,
+                                                error=reply.error))
+        st.session_state.setdefault("rated", {})[key] = rating
+    except Exception:
+        log.exception("could not store feedback")
+
+
+def show_reply(reply: Reply, *, key: str, ui_lang: str, settings, user: str, role: str) -> None:
+    """Draw one assistant turn inside the current chat message."""
+    if reply.error and not reply.refused:
+        st.warning(reply.text)
+    else:
+        st.markdown(reply.text)
+    if reply.sql and len(reply.rows.columns):
+        _table(reply, key=key, ui_lang=ui_lang, settings=settings, user=user, role=role)
+    if reply.sql:
+        with st.expander(t("sql", ui_lang)):
+            st.code(reply.sql, language="sql")
+    bits = [t("small_print", ui_lang, secs=reply.seconds, model=reply.model or "—")]
+    if reply.fast_path:
+        bits.append(t("fast_path", ui_lang))
+    if reply.queue_position:
+        bits.append(t("queued", ui_lang, n=reply.queue_position))
+    st.caption(" · ".join(bits))
+    _feedback(reply, key=key, ui_lang=ui_lang, settings=settings, user=user, role=role)
+
+
+def _table(reply: Reply, *, key: str, ui_lang: str, settings, user: str, role: str) -> None:
+    df = reply.rows
+    st.dataframe(df, hide_index=True)
+    st.caption(t("one_row", ui_lang) if reply.row_count == 1 else t("rows", ui_lang, n=reply.row_count))
+    # The guard caps the query at the role's row limit, so a full page is the sign of more rows.
+    if reply.truncated or (reply.max_rows and reply.row_count >= reply.max_rows):
+        st.info(t("truncated", ui_lang, n=len(df)))
+    chart = choose_chart(df)
+    if chart:
+        kind, x, y = chart
+        (st.line_chart if kind == "line" else st.bar_chart)(df, x=x, y=y)
+    st.download_button(t("download", ui_lang), data=csv_bytes(df), file_name="abordo.csv", mime="text/csv",
+                       key=f"dl-{key}", on_click=_audit_download, args=(settings, user, role, reply))
+
+
+def _feedback(reply: Reply, *, key: str, ui_lang: str, settings, user: str, role: str) -> None:
+    if reply.refused or not reply.question:
+        return
+    rated = st.session_state.get("rated", {}).get(key)
+    if rated:
+        st.caption((":material/thumb_up: " if rated > 0 else ":material/thumb_down: ") + t("thanks", ui_lang))
+        return
+    up, down, _ = st.columns([1, 1, 10])
+    # Material icons, not emoji: a server or kiosk without an emoji font would show empty boxes.
+    up.button("", icon=":material/thumb_up:", key=f"up-{key}", help=t("good", ui_lang), on_click=_rate,
+              args=(settings, user, role, reply, key, 1))
+    down.button("", icon=":material/thumb_down:", key=f"down-{key}", help=t("bad", ui_lang), on_click=_rate,
+                args=(settings, user, role, reply, key, -1))

@@ -1,0 +1,189 @@
+"""What the UI shares across sessions (one model, one queue) and the one place answers are produced.
+
+Why shared: a server process can afford ONE loaded model; every session's questions go through one
+fair queue in front of it (assistant.queue). Why per-user Assistants: the Assistant carries the role
+(masking, caps) and the user name (audit), so each signed-in user gets a light Assistant built around
+the shared chat model. Nothing per-session lives here: conversation, memory and answers stay in
+`st.session_state`, so answers never cross sessions.
+
+Errors become user messages HERE (the UI edge): `ask()` never raises; the exception goes to the server
+log and the page gets a friendly message in the question's language.
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pandas as pd
+import streamlit as st
+
+from assistant.errors import ModelNotFound
+from assistant.lang import detect_language
+from assistant.memory import Memory
+from assistant.queue import FairQueue, QueueTimeout
+from db.errors import DatabaseUnreachable, DbError
+from db.settings import Settings, load_settings
+from sql_tools.errors import SqlToolError
+from ui.texts import error_message
+
+log = logging.getLogger("abordo.ui")
+
+# Test seam: "module:function", called with the Settings, returning a LangChain chat model. Read only
+# when set (the AppTest suite injects a scripted fake model this way); never set in production.
+TEST_MODEL_ENV = "ABORDO_TEST_CHAT_MODEL"
+QUEUE_TIMEOUT_S = float(os.environ.get("ABORDO_QUEUE_TIMEOUT", "600"))
+
+
+def _configure_logging() -> None:
+    """Send abordo's INFO logs (queue positions, failures) to the server's stderr once."""
+    for name in ("abordo", "assistant"):
+        lg = logging.getLogger(name)
+        if not lg.handlers:
+            h = logging.StreamHandler()
+            h.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+            lg.addHandler(h)
+            lg.setLevel(logging.INFO)
+            lg.propagate = False
+
+
+_configure_logging()
+
+
+def settings() -> Settings:
+    """The Settings from the ABORDO_* environment (set by `abordo ui`). Raises DbError (ConfigError)."""
+    return load_settings()
+
+
+def _model_key(s: Settings) -> tuple:
+    return (s.model, s.chat_format, s.n_ctx, s.n_threads, s.openai_base_url, s.openai_model,
+            os.environ.get(TEST_MODEL_ENV, ""))
+
+
+@st.cache_resource(show_spinner=False)
+def _shared_model(key: tuple, _settings: Settings):
+    """The one chat model of this server process (not cached if it fails, so a fetched model is picked up)."""
+    spec = key[-1]
+    if spec:
+        module, _, func = spec.partition(":")
+        return getattr(importlib.import_module(module), func)(_settings)
+    from assistant.llm import make_chat_model
+
+    return make_chat_model(_settings)
+
+
+@st.cache_resource(show_spinner=False)
+def shared_queue() -> FairQueue:
+    return FairQueue(slots=1)
+
+
+@st.cache_resource(show_spinner=False)
+def _assistant(key: tuple, role: str, user: str, _settings: Settings):
+    from assistant.pipeline import Assistant
+
+    return Assistant(_settings, chat_model=_shared_model(_model_key(_settings), _settings), role=role, user=user)
+
+
+def assistant_for(s: Settings, role: str, user: str):
+    """A per-user Assistant around the shared model. Raises ModelNotFound / SqlToolError / DbError."""
+    _require_database(s)
+    return _assistant((repr(s), _model_key(s)), role, user, s)
+
+
+def _require_database(s: Settings) -> None:
+    from db.engines import dialect_of, sqlite_path
+
+    if dialect_of(s.database_url) == "sqlite" and not sqlite_path(s.database_url).exists():
+        raise DatabaseUnreachable(f"no database at {sqlite_path(s.database_url)}")
+
+
+def model_label(s: Settings) -> str:
+    if os.environ.get(TEST_MODEL_ENV):
+        return "test model"
+    return f"{s.openai_model} @ {s.openai_base_url}" if s.openai_base_url else s.model
+
+
+def database_label(s: Settings) -> str:
+    from db.engines import dialect_of, parse_url, sqlite_path
+
+    try:
+        if dialect_of(s.database_url) == "sqlite":
+            return f"SQLite · {sqlite_path(s.database_url).name}"
+        url = parse_url(s.database_url)
+        return f"PostgreSQL · {url.host or 'localhost'}/{url.database}"
+    except DbError:
+        return "?"
+
+
+@dataclass
+class Reply:
+    """One assistant turn as the page keeps it (plain data: safe in session_state)."""
+    question: str
+    lang: str
+    text: str
+    sql: str = ""
+    rows: pd.DataFrame = field(default_factory=pd.DataFrame)
+    row_count: int = 0
+    truncated: bool = False
+    refused: bool = False
+    error: str | None = None
+    fast_path: bool = False
+    model: str = ""
+    seconds: float = 0.0
+    queue_position: int = 0       # the worst place this question waited at (0: served at once)
+    max_rows: int = 0             # the role's row cap (for the truncation notice)
+
+
+def ask(question: str, *, s: Settings, role: str, user: str, memory: Memory,
+        on_stage: Callable[[str], None], on_queue: Callable[[int], None],
+        on_token: Callable[[str], None] | None = None) -> Reply:
+    """Answer one question in this user's session, waiting for its turn at the shared model. Never raises
+    a domain error: every failure becomes a Reply with `error` set and a friendly text."""
+    started = time.perf_counter()
+    lang = detect_language(question) if question.strip() else "es"
+    worst = 0
+
+    def queued(n: int) -> None:
+        nonlocal worst
+        worst = max(worst, n)
+        on_queue(n)
+
+    def failed(code: str) -> Reply:
+        return Reply(question=question, lang=lang, text=error_message(code, lang) or "", error=code,
+                     seconds=time.perf_counter() - started, queue_position=worst, model=model_label(s))
+
+    try:
+        assistant = assistant_for(s, role, user)
+        with shared_queue().turn(timeout=QUEUE_TIMEOUT_S, on_position=queued):
+            on_stage("start")
+            ans = assistant.ask(question, memory=memory, on_stage=on_stage, on_token=on_token)
+    except ModelNotFound:
+        log.exception("model missing")
+        return failed("model_missing")
+    except DatabaseUnreachable as exc:
+        log.warning("database down: %s", exc)
+        return failed("database_down")
+    except SqlToolError as exc:
+        log.warning("sql_tools error %s: %s", exc.code, exc)
+        return failed(exc.code if error_message(exc.code, lang) else "database_down")
+    except DbError as exc:
+        log.warning("database error: %s", exc)
+        return failed("database_down")
+    except QueueTimeout:
+        log.warning("queue timeout for %s", user)
+        return failed("busy")
+    except Exception:
+        # Streamlit's stop/rerun signals derive from BaseException and pass through untouched.
+        log.exception("unexpected failure answering a question")
+        return failed("internal")
+    text = ans.text
+    if ans.error and not ans.refused:
+        text = error_message(ans.error, ans.lang) or ans.text
+    cap = assistant.catalog.role(role).max_rows
+    return Reply(question=question, lang=ans.lang, text=text, sql=ans.sql if not ans.error else "",
+                 rows=ans.rows if not ans.error else pd.DataFrame(), row_count=ans.row_count, truncated=ans.truncated,
+                 refused=ans.refused, error=ans.error, fast_path=ans.fast_path, model=ans.model,
+                 seconds=time.perf_counter() - started, queue_position=worst, max_rows=cap)
