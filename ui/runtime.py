@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -72,7 +73,24 @@ def _shared_model(key: tuple, _settings: Settings):
         return getattr(importlib.import_module(module), func)(_settings)
     from assistant.llm import make_chat_model
 
-    return make_chat_model(_settings)
+    model = make_chat_model(_settings)
+    threading.Thread(target=_warm, args=(model, _settings), name="abordo-warm", daemon=True).start()
+    return model
+
+
+def _warm(model, s: Settings) -> None:
+    """Evaluate the static prompt prefix once at start-up, so the first question does not pay ~1 min
+    for it. The prefix is the same for every role, and generation holds the model's lock, so a question
+    arriving meanwhile simply waits for the warm-up to finish."""
+    try:
+        from assistant.pipeline import Assistant
+
+        _require_database(s)
+        started = time.perf_counter()
+        Assistant(s, chat_model=model, role=s.role, user="warm-up").warm()
+        log.info("static prompt prefix warmed in %.1f s", time.perf_counter() - started)
+    except Exception:   # a missing database or model shows up on the first question instead
+        log.warning("warm-up skipped", exc_info=True)
 
 
 @st.cache_resource(show_spinner=False)
