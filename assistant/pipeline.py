@@ -194,11 +194,12 @@ class Assistant:
             ans.timings["link"] = time.perf_counter() - t
             ans.lang = linked.lang
             ans.hints = linked.prompt_lines()
+            dated = any(h.kind in ("date", "date_range") for h in linked.hints)
             sql = template_sql(question, linked.hints)
             if sql and self._execute(ans, sql, question, stage) is None:
                 ans.fast_path = True
             else:
-                self._generate_and_run(ans, question, memory, stage)
+                self._generate_and_run(ans, question, memory, stage, dated)
             if ans.error is None and not ans.refused:
                 stage("summarise")
                 t = time.perf_counter()
@@ -249,9 +250,10 @@ class Assistant:
             ans.cache_hit = bool(meta["cache_hit"]) if ans.cache_hit is None else ans.cache_hit and meta["cache_hit"]
         return text if isinstance(text, str) else str(text)
 
-    def _generate_and_run(self, ans: Answer, question: str, memory: Memory | None, stage) -> None:
+    def _generate_and_run(self, ans: Answer, question: str, memory: Memory | None, stage, dated: bool) -> None:
         user_msg = prompts.question_message(question, today=self.settings.today, hints=ans.hints,
-                                            context=memory.context_lines() if memory else [])
+                                            context=memory.context_lines() if memory else [],
+                                            dated=dated)
         stage("generate")
         t = time.perf_counter()
         sql = extract_sql(self._call(ans, user_msg, max_tokens=256, stop=SQL_STOP))

@@ -38,6 +38,7 @@ Rules:
 - "Passengers on/flying a flight" count coupons (ticket_segments rows); "different passengers" count
   DISTINCT tickets.passenger_id.
 - Exclude cancelled flights or coupons only when the question says so or asks what actually flies.
+- Filter on a date or period only when the question mentions one; then use the resolved dates.
 - A flight's date is its scheduled_departure. Use the resolved values exactly as given: a resolved
   passenger is filtered by tickets.passenger_id, never by name; a record locator is
   bookings.record_locator (join bookings b ON b.booking_id = tickets.booking_id).
@@ -128,9 +129,13 @@ def static_prefix(catalog: Catalog, dialect: str, schema_text: str) -> str:
             f"Glossary (Spanish and English words staff use): {glossary(catalog)}\n\nExamples:\n{examples}")
 
 
-def question_message(question: str, *, today: date, hints: Sequence[str], context: Sequence[str]) -> str:
-    """The dynamic part: today, resolved values, the short conversation context and the question."""
-    parts = [f"Today is {today.isoformat()} ({today.strftime('%A')})."]
+def question_message(question: str, *, today: date, hints: Sequence[str], context: Sequence[str],
+                     dated: bool = False) -> str:
+    """The dynamic part: resolved values, the short conversation context and the question.
+
+    Today's date is given only when the question refers to a date (`dated`): a small model shown
+    "today" adds a filter on it to questions that never asked for one."""
+    parts = [f"Today is {today.isoformat()} ({today.strftime('%A')})."] if dated else []
     if context:
         parts.append("Earlier in this conversation:\n" + "\n".join(context))
     if hints:
