@@ -54,6 +54,28 @@ def deterministic(lang: str, columns: Sequence[str], rows: Sequence[Sequence], r
     return None
 
 
+def ranking(lang: str, columns: Sequence[str], rows: Sequence[Sequence], row_count: int,
+            truncated: bool) -> str | None:
+    """For a (category, number) result: which categories are largest, exact and without a model.
+    'MX tiene el valor más alto (3,545), seguido de US (460) y ES (174).'"""
+    if truncated or not 2 <= row_count <= 50 or len(columns) != 2:
+        return None
+    if not all(_is_number(r[1]) and r[1] is not None and not _is_number(r[0]) for r in rows):
+        return None
+    ordered = sorted(rows, key=lambda r: float(r[1]), reverse=True)
+    top = [f"{format_value(r[0])} ({format_value(r[1])})" for r in ordered[:3]]
+    es = lang == "es"
+    head = (f"{row_count} grupos. El mayor es {top[0]}" if es else f"{row_count} groups. The largest is {top[0]}")
+    if len(top) > 1:
+        rest = " y ".join(top[1:]) if es else " and ".join(top[1:])
+        head += (f", seguido de {rest}" if es else f", followed by {rest}")
+    return head + "."
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float, Decimal)) and not isinstance(v, bool)
+
+
 def table_sentence(lang: str, row_count: int, truncated: bool, shown: int) -> str:
     """The fallback sentence for a multi-row result: how many rows, and whether the table is cut."""
     es = lang == "es"

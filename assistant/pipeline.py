@@ -306,7 +306,8 @@ class Assistant:
         if text is not None:
             ans.text = text
             return
-        fallback = answers.table_sentence(ans.lang, ans.row_count, ans.truncated, len(rows))
+        fallback = (answers.ranking(ans.lang, columns, rows, ans.row_count, ans.truncated)
+                    or answers.table_sentence(ans.lang, ans.row_count, ans.truncated, len(rows)))
         if ans.fast_path or self.settings.summaries != "model" or ans.row_count > 30:
             ans.text = fallback
             return

@@ -8,6 +8,7 @@ go into the system message: they are data, quoted in the user message of a summa
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -101,7 +102,7 @@ def compact_schema(catalog: Catalog, column_types: Mapping[str, Mapping[str, str
         types = column_types.get(table.name, {})
         fks = foreign_keys.get(table.name, {})
         for col in table.columns.values():
-            note = col.description.en
+            note = "" if _says_nothing_new(col.description.en, col.name, table.name) else col.description.en
             if col.name in fks:
                 note += f"; references {fks[col.name]}"
             values = example_values.get((table.name, col.name))
@@ -109,8 +110,20 @@ def compact_schema(catalog: Catalog, column_types: Mapping[str, Mapping[str, str
                 note += "; values: " + ", ".join(f"'{v}'" for v in values)
             if col.pii:
                 note += " [personal]"
-            lines.append(f"  {col.name} {types.get(col.name, '')} -- {note}".replace("  --", " --"))
+            note = note.lstrip("; ")
+            lines.append(f"  {col.name} {types.get(col.name, '')}".rstrip() + (f" -- {note}" if note else ""))
     return "\n".join(lines)
+
+
+_FILLER = {"the", "a", "an", "of", "in", "id", "code", "number", "name", "identifier"}
+
+
+def _says_nothing_new(description: str, column: str, table: str) -> bool:
+    """True for descriptions that only restate the column name ('Airport name' for airports.name,
+    'Economy seats' for seats_economy): every prompt token costs time on every question."""
+    known = {w.rstrip("s") for w in re.split(r"[_\W]+", f"{column} {table}".lower()) if w}
+    words = [w.rstrip("s") for w in re.findall(r"[a-z]+", description.lower())]
+    return bool(words) and all(w in known or w in _FILLER for w in words)
 
 
 def glossary(catalog: Catalog) -> str:

@@ -132,7 +132,7 @@ def test_summary_must_be_supported_by_the_rows(settings):
     a, _ = make(settings, [sql, "There are 987654 bookings, mostly from Atlantis."])
     ans = a.ask("How many bookings per channel?")
     assert ans.llm_calls == 2
-    assert "987654" not in ans.text and ans.text.startswith("Found")
+    assert "987654" not in ans.text and "groups. The largest is" in ans.text
 
 
 def test_supported_summary_is_used(settings, demo_db):
@@ -202,3 +202,15 @@ def test_results_cut_at_the_role_cap_say_so(settings):
     a, _ = make(settings, ["SELECT flight_id FROM flights LIMIT 5"])
     ans = a.ask("List five flight ids")
     assert ans.row_count == 5 and not ans.truncated
+
+
+def test_ranking_sentence_for_category_and_number():
+    from assistant.answer import ranking
+
+    rows = [("AR", 128), ("MX", 3545), ("US", 460), ("ES", 174)]
+    assert ranking("es", ["nationality", "n"], rows, 4, False) == \
+        "4 grupos. El mayor es MX (3,545), seguido de US (460) y ES (174)."
+    assert ranking("en", ["cabin", "n"], [("economy", 10), ("business", 2)], 2, False) == \
+        "2 groups. The largest is economy (10), followed by business (2)."
+    assert ranking("en", ["a", "b"], [(1, 2), (3, 4)], 2, False) is None      # no category column
+    assert ranking("en", ["a", "b"], rows, 4, True) is None                  # a cut result has no true maximum
