@@ -133,15 +133,16 @@ class Assistant:
         engine = make_engine(self.settings.database_url)
         try:
             inspector = sa.inspect(engine)
-            types, fks = {}, {}
+            types, fks, pks = {}, {}, {}
             for table in self.catalog.exposed_tables:
                 types[table] = {c["name"]: _short_type(c["type"]) for c in inspector.get_columns(table)}
+                pks[table] = inspector.get_pk_constraint(table).get("constrained_columns") or []
                 fks[table] = {c: f"{fk['referred_table']}.{fk['referred_columns'][i]}"
                               for fk in inspector.get_foreign_keys(table)
                               for i, c in enumerate(fk["constrained_columns"])}
         finally:
             engine.dispose()
-        return prompts.compact_schema(self.catalog, types, fks, self._example_values(types))
+        return prompts.compact_schema(self.catalog, types, fks, self._example_values(types), pks)
 
     def _example_values(self, types) -> dict[tuple[str, str], list[str]]:
         """A few stored values of low-cardinality, non-personal text columns (statuses, codes...).
@@ -271,8 +272,8 @@ class Assistant:
                 return
             stage("generate")
             t = time.perf_counter()
-            sql = extract_sql(self._call(ans, prompts.repair_message(user_msg, sql, error.message),
-                                         max_tokens=256, stop=SQL_STOP))
+            repair = prompts.repair_message(user_msg, sql, error.message, prompts.table_columns(self.catalog, sql))
+            sql = extract_sql(self._call(ans, repair, max_tokens=256, stop=SQL_STOP))
             ans.timings["generate"] += time.perf_counter() - t
 
     def _execute(self, ans: Answer, sql: str, question: str, stage) -> SqlToolError | None:

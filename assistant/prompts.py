@@ -90,29 +90,41 @@ class SchemaColumn:
 
 def compact_schema(catalog: Catalog, column_types: Mapping[str, Mapping[str, str]],
                    foreign_keys: Mapping[str, Mapping[str, str]],
-                   example_values: Mapping[tuple[str, str], Sequence[str]]) -> str:
-    """One block per exposed table: `table -- description` then `  column TYPE -- note; values: ...`.
+                   example_values: Mapping[tuple[str, str], Sequence[str]],
+                   primary_keys: Mapping[str, Sequence[str]] | None = None) -> str:
+    """The exposed tables as CREATE TABLE statements with short comments (the form code models were
+    trained on), each column with its reference, stored values of enumerations and a note from the
+    catalog when the note says more than the column's name.
 
     Only exposed tables and columns appear (the catalog decides), with English descriptions: the
     model reads English best, and Spanish synonyms are listed separately as a glossary.
     """
-    lines: list[str] = []
+    blocks: list[str] = []
     for table in catalog.exposed_tables.values():
-        lines.append(f"TABLE {table.name} -- {table.description.en}")
         types = column_types.get(table.name, {})
         fks = foreign_keys.get(table.name, {})
+        lines = []
         for col in table.columns.values():
             note = "" if _says_nothing_new(col.description.en, col.name, table.name) else col.description.en
-            if col.name in fks:
-                note += f"; references {fks[col.name]}"
             values = example_values.get((table.name, col.name))
             if values:
-                note += "; values: " + ", ".join(f"'{v}'" for v in values)
+                note += ("; " if note else "") + "values: " + ", ".join(f"'{v}'" for v in values)
             if col.pii:
                 note += " [personal]"
-            note = note.lstrip("; ")
-            lines.append(f"  {col.name} {types.get(col.name, '')}".rstrip() + (f" -- {note}" if note else ""))
-    return "\n".join(lines)
+            ref = " PRIMARY KEY" if [col.name] == list((primary_keys or {}).get(table.name, ())) else ""
+            ref += f" REFERENCES {fks[col.name].replace('.', '(')})" if col.name in fks else ""
+            line = f"  {col.name} {types.get(col.name, '')}".rstrip() + ref + ","
+            lines.append(line + (f" -- {note.strip()}" if note.strip() else ""))
+        lines[-1] = lines[-1].replace(",", "", 1) if " -- " not in lines[-1] else lines[-1].replace(", --", " --", 1)
+        blocks.append(f"CREATE TABLE {table.name} ( -- {table.description.en}\n" + "\n".join(lines) + "\n);")
+    return "\n".join(blocks)
+
+
+def table_columns(catalog: Catalog, sql: str) -> list[str]:
+    """'table(col, col, ...)' for each exposed table named in `sql`: what a repair call needs to see."""
+    low = sql.lower()
+    return [f"{t.name}({', '.join(t.columns)})" for t in catalog.exposed_tables.values()
+            if re.search(rf"\b{re.escape(t.name.lower())}\b", low)]
 
 
 _FILLER = {"the", "a", "an", "of", "in", "id", "code", "number", "name", "identifier"}
@@ -157,9 +169,11 @@ def question_message(question: str, *, today: date, hints: Sequence[str], contex
     return "\n".join(parts)
 
 
-def repair_message(question_msg: str, sql: str, error: str) -> str:
-    return (f"{question_msg}\n{sql}\n\nThat query failed: {error}\n"
-            "Write a corrected query that answers the question. Output only the SQL.\nSQL:")
+def repair_message(question_msg: str, sql: str, error: str, columns: Sequence[str] = ()) -> str:
+    have = ("\nThe tables it uses have exactly these columns: " + "; ".join(columns)) if columns else ""
+    return (f"{question_msg}\n{sql}\n\nThat query failed: {error}{have}\n"
+            "Write a corrected query that answers the question, joining through the referenced columns. "
+            "Output only the SQL.\nSQL:")
 
 
 def summary_message(question: str, lang: str, columns: Sequence[str], rows: Sequence[Sequence],
