@@ -79,7 +79,7 @@ class Settings:
     role: str = "agent"
     statement_timeout_ms: int = 3000
     pseudonym_key: str = "abordo-demo-pseudonym-key"
-    summaries: str = "model"
+    summaries: str = "off"
     model: str = "qwen2.5-coder-1.5b"
     chat_format: str = ""
     n_ctx: int = 4096
@@ -130,6 +130,6 @@ def load_settings(env: Mapping[str, str] | None = None, config_file: str | Path 
     typed = {k: _coerce(k, v, fields[k].type) for k, v in values.items()}
     if typed.get("role", "agent") not in ("agent", "supervisor", "analyst"):
         raise ConfigError(f"setting 'role': {typed['role']!r} is not one of agent, supervisor, analyst")
-    if typed.get("summaries", "model") not in ("model", "off"):
+    if typed.get("summaries", "off") not in ("model", "off"):
         raise ConfigError(f"setting 'summaries': {typed['summaries']!r} is not one of model, off")
     return Settings(**typed)
