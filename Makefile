@@ -20,7 +20,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed
-	$(BIN)/pip install -q -e '.[dev,openai]'
+	$(BIN)/pip install -q -e '.[dev,openai,eval]'
 	touch $@
 
 env: $(VENV)/.installed
@@ -40,6 +40,7 @@ test: dev-env
 	.ci/ensure-browser
 	$(BIN)/abordo model fetch
 	$(BIN)/python -m pytest -q
+	.ci/smoke-eval   # 10 dev questions with the real model; fails below 8 correct
 
 lint: dev-env
 	$(BIN)/ruff check assistant sql_tools db ui seed_data tests benchmarks
