@@ -214,3 +214,26 @@ def test_ranking_sentence_for_category_and_number():
         "2 groups. The largest is economy (10), followed by business (2)."
     assert ranking("en", ["a", "b"], [(1, 2), (3, 4)], 2, False) is None      # no category column
     assert ranking("en", ["a", "b"], rows, 4, True) is None                  # a cut result has no true maximum
+
+
+def test_prompt_knows_no_database_but_the_catalog(settings):
+    """Domain rules and worked examples come from the catalog: a catalog without them gives a prompt
+    that names no table of the demo schema beyond its own."""
+    from assistant.prompts import static_prefix
+    from db.catalog import load_catalog
+
+    catalog = load_catalog()
+    bare = type(catalog)(**{**catalog.__dict__, "rules": (), "examples": (), "notes": type(catalog.notes)()})
+    prefix = static_prefix(bare, "sqlite", "CREATE TABLE t (a INTEGER);")
+    assert "ticket_segments" not in prefix and "XA401" not in prefix
+    full = static_prefix(catalog, "sqlite", "")
+    assert "XA401" in full and "Examples:" in full
+
+
+def test_glossary_terms_become_hints_only_when_used():
+    from assistant.prompts import glossary_hints
+    from db.catalog import load_catalog
+
+    hints = glossary_hints(load_catalog(), "¿Cuántas maletas tiene el localizador QX7K2M?")
+    assert "'localizador' means bookings.record_locator" in hints and "'maletas' means baggage" in hints
+    assert glossary_hints(load_catalog(), "How many aircraft left today?") == ["'aircraft' means aircraft_types"]

@@ -77,6 +77,8 @@ class Catalog:
     terms: dict[str, str] = field(default_factory=dict)
     places: dict[str, str] = field(default_factory=dict)
     countries: dict[str, str] = field(default_factory=dict)
+    rules: tuple[str, ...] = ()                  # conventions of this database, for the SQL prompt
+    examples: tuple[dict, ...] = ()              # worked question -> SQL examples on this schema
     source: str = ""
 
     @property
@@ -179,7 +181,16 @@ def parse_catalog(data, source: str = "<catalog>") -> Catalog:
     places = {str(k).lower(): str(v).upper() for k, v in _mapping(data.get("places"), f"{source}: places").items()}
     countries = {str(k).lower(): str(v).upper()
                  for k, v in _mapping(data.get("countries"), f"{source}: countries").items()}
+    rules = data.get("rules") or []
+    if not isinstance(rules, list) or not all(isinstance(r, str) for r in rules):
+        raise CatalogError(f"{source}: rules must be a list of strings")
+    examples = data.get("examples") or []
+    if not isinstance(examples, list) or not all(
+            isinstance(e, dict) and isinstance(e.get("question"), str) and isinstance(e.get("sql"), str)
+            and isinstance(e.get("resolved", []), list) for e in examples):
+        raise CatalogError(f"{source}: each example needs 'question' and 'sql' strings (and optional 'resolved' list)")
     return Catalog(name=str(data.get("name") or Path(source).stem), tables=tables, roles=roles,
+                   rules=tuple(rules), examples=tuple(dict(e) for e in examples),
                    subject_table=st, subject_key=sk,
                    description=_text2(data.get("description"), source),
                    notes=_text2(data.get("dialect_notes"), source),
