@@ -194,7 +194,7 @@ class Assistant:
             linked = link(question, catalog=self.catalog, today=self.settings.today, fetch=self.fetch)
             ans.timings["link"] = time.perf_counter() - t
             ans.lang = linked.lang
-            ans.hints = linked.prompt_lines() + prompts.glossary_hints(self.catalog, question)
+            ans.hints = linked.prompt_lines()
             dated = any(h.kind in ("date", "date_range") for h in linked.hints)
             sql = template_sql(question, linked.hints)
             if sql and self._execute(ans, sql, question, stage) is None:

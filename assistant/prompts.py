@@ -116,23 +116,11 @@ def static_prefix(catalog: Catalog, dialect: str, schema_text: str) -> str:
         parts.append("Rules for this database:\n" + "\n".join(f"- {r}" for r in catalog.rules))
     parts.append(f"Database: {DIALECT_RULES[dialect]}\n{catalog.notes.en}".rstrip())
     parts.append(schema_text)
+    if catalog.terms:
+        parts.append("Glossary (words staff use): " + "; ".join(f"{k} = {v}" for k, v in catalog.terms.items()))
     if catalog.examples:
         parts.append("Examples:\n" + "\n\n".join(_example(e) for e in catalog.examples))
     return "\n\n".join(parts)
-
-
-def glossary_hints(catalog: Catalog, question: str) -> list[str]:
-    """The catalog terms that occur in the question ('localizador' -> bookings.record_locator), as hint
-    lines: only what this question needs goes into the prompt, not the whole glossary."""
-    from assistant.lang import fold
-
-    q = " " + " ".join(re.findall(r"[\w'-]+", fold(question))) + " "
-    found: list[tuple[str, str]] = []
-    for term, meaning in sorted(catalog.terms.items(), key=lambda kv: -len(kv[0])):
-        t = " " + " ".join(re.findall(r"[\w'-]+", fold(term))) + " "
-        if t.strip() and t in q and not any(t.strip() in f for f, _ in found):
-            found.append((t.strip(), meaning))
-    return [f"'{t}' means {m}" for t, m in found[:8]]
 
 
 def question_message(question: str, *, today: date, hints: Sequence[str], context: Sequence[str],

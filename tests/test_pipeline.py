@@ -229,11 +229,3 @@ def test_prompt_knows_no_database_but_the_catalog(settings):
     full = static_prefix(catalog, "sqlite", "")
     assert "XA401" in full and "Examples:" in full
 
-
-def test_glossary_terms_become_hints_only_when_used():
-    from assistant.prompts import glossary_hints
-    from db.catalog import load_catalog
-
-    hints = glossary_hints(load_catalog(), "¿Cuántas maletas tiene el localizador QX7K2M?")
-    assert "'localizador' means bookings.record_locator" in hints and "'maletas' means baggage" in hints
-    assert glossary_hints(load_catalog(), "How many aircraft left today?") == ["'aircraft' means aircraft_types"]
