@@ -223,7 +223,7 @@ def test_prompt_knows_no_database_but_the_catalog(settings):
     from db.catalog import load_catalog
 
     catalog = load_catalog()
-    bare = type(catalog)(**{**catalog.__dict__, "rules": (), "examples": (), "notes": type(catalog.notes)()})
+    bare = type(catalog)(**{**catalog.__dict__, "rules": (), "examples": (), "terms": {}, "notes": type(catalog.notes)()})
     prefix = static_prefix(bare, "sqlite", "CREATE TABLE t (a INTEGER);")
     assert "ticket_segments" not in prefix and "XA401" not in prefix
     full = static_prefix(catalog, "sqlite", "")
