@@ -12,12 +12,16 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-PG_ADMIN_URL = os.environ.get("ABORDO_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+from db.engines import parse_url
+
+# SQLAlchemy 2.1 reads a bare postgresql:// as psycopg 3; abordo ships psycopg2, and so do the tests'
+# own engines: every PostgreSQL URL a fixture hands out names the driver (postgresql+psycopg2://).
+PG_ADMIN_URL = parse_url(
+    os.environ.get("ABORDO_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+).render_as_string(hide_password=False)
 
 
 def _engine(url: str, **kwargs) -> sa.Engine:
-    from db.engines import parse_url
-
     return sa.create_engine(parse_url(url), **kwargs)
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
