@@ -10,6 +10,7 @@ import sys
 import click
 
 from db.cli import settings_of
+from db.engines import require_database
 
 
 def _options(f):
@@ -25,16 +26,8 @@ def _assistant(ctx, db_url, role, user, today):
 
     settings = settings_of(ctx).replace(database_url=db_url, role=role,
                                         today=today.date() if today else None)
-    _require_database(settings)
+    require_database(settings.database_url)
     return Assistant(settings, user=user)
-
-
-def _require_database(settings) -> None:
-    from db.engines import dialect_of, sqlite_path
-    from db.errors import DatabaseUnreachable
-
-    if dialect_of(settings.database_url) == "sqlite" and not sqlite_path(settings.database_url).exists():
-        raise DatabaseUnreachable(f"no database at {sqlite_path(settings.database_url)}: run `abordo seed` first")
 
 
 def _print_answer(ans, as_json: bool, extra: dict | None = None) -> None:
@@ -138,7 +131,7 @@ def demo_command(ctx, port, terminal):
     from assistant.users import ensure_demo_users
 
     settings = settings_of(ctx)
-    _require_database(settings)
+    require_database(settings.database_url)
     if terminal:
         _chat(Assistant(settings, user="demo"))
         return
@@ -162,7 +155,7 @@ def ui_command(ctx, db_url, port, host):
     from pathlib import Path
 
     settings = settings_of(ctx).replace(database_url=db_url)
-    _require_database(settings)
+    require_database(settings.database_url)
     spec = importlib.util.find_spec("ui")     # locate, do not import: nothing imports the ui package
     if spec is None or not spec.submodule_search_locations:
         raise click.ClickException("the ui package is not installed (pip install -e .)")

@@ -1,5 +1,6 @@
 """One question, end to end: refuse or link → generate SQL (one call) → guard and run through
-`sql_tools` (one repair call at most) → answer from the masked rows.
+`sql_tools` (a deterministic join repair from the schema's foreign keys, then one repair call at
+most) → answer from the masked rows.
 
 An explicit sequence of steps, not a free-running agent loop: a small local model is reliable when
 asked for one thing at a time, and each step has a bounded cost (at most two SQL-writing calls and
@@ -20,6 +21,7 @@ from assistant import answer as answers
 from assistant import prompts
 from assistant.fastpath import template_sql
 from assistant.intent import Refusal, classify
+from assistant.joinfix import JoinGraph, fix_joins
 from assistant.lang import detect_language
 from assistant.link import link
 from assistant.memory import Memory
@@ -54,6 +56,7 @@ class Answer:
     refused: bool = False
     error: str | None = None      # a stable code when the question could not be answered
     fast_path: bool = False
+    join_fixed: bool = False      # the SQL that ran is the model's with joins repaired from the schema
     llm_calls: int = 0
     prompt_tokens: int = 0
     new_prompt_tokens: int = 0
@@ -74,7 +77,8 @@ class Answer:
             "error": self.error, "timings": {k: round(v, 3) for k, v in self.timings.items()},
             "llm_calls": self.llm_calls, "prompt_tokens": self.prompt_tokens,
             "new_prompt_tokens": self.new_prompt_tokens, "completion_tokens": self.completion_tokens,
-            "cache_hit": self.cache_hit, "fast_path": self.fast_path, "model": self.model,
+            "cache_hit": self.cache_hit, "fast_path": self.fast_path, "join_fixed": self.join_fixed,
+            "model": self.model,
         }
 
 
@@ -120,6 +124,7 @@ class Assistant:
         self.chat = chat_model
         self.model_name = getattr(chat_model, "model_name", None) or type(chat_model).__name__
         self._system: str | None = None
+        self._schema: tuple[dict, dict, dict] | None = None
 
     # --- the static prefix ---------------------------------------------------------------------
 
@@ -129,20 +134,32 @@ class Assistant:
             self._system = prompts.static_prefix(self.catalog, self.dialect, self._schema_text())
         return self._system
 
+    def _introspect(self) -> tuple[dict, dict, dict]:
+        """Column types, foreign keys and primary keys of the exposed tables, read once."""
+        if self._schema is None:
+            engine = make_engine(self.settings.database_url)
+            try:
+                inspector = sa.inspect(engine)
+                types, fks, pks = {}, {}, {}
+                for table in self.catalog.exposed_tables:
+                    types[table] = {c["name"]: _short_type(c["type"]) for c in inspector.get_columns(table)}
+                    pks[table] = inspector.get_pk_constraint(table).get("constrained_columns") or []
+                    fks[table] = {c: f"{fk['referred_table']}.{fk['referred_columns'][i]}"
+                                  for fk in inspector.get_foreign_keys(table)
+                                  for i, c in enumerate(fk["constrained_columns"])}
+            finally:
+                engine.dispose()
+            self._schema = (types, fks, pks)
+        return self._schema
+
     def _schema_text(self) -> str:
-        engine = make_engine(self.settings.database_url)
-        try:
-            inspector = sa.inspect(engine)
-            types, fks, pks = {}, {}, {}
-            for table in self.catalog.exposed_tables:
-                types[table] = {c["name"]: _short_type(c["type"]) for c in inspector.get_columns(table)}
-                pks[table] = inspector.get_pk_constraint(table).get("constrained_columns") or []
-                fks[table] = {c: f"{fk['referred_table']}.{fk['referred_columns'][i]}"
-                              for fk in inspector.get_foreign_keys(table)
-                              for i, c in enumerate(fk["constrained_columns"])}
-        finally:
-            engine.dispose()
+        types, fks, pks = self._introspect()
         return prompts.compact_schema(self.catalog, types, fks, self._example_values(types), pks)
+
+    @property
+    def join_graph(self) -> JoinGraph:
+        types, fks, _ = self._introspect()
+        return JoinGraph({t: cols.keys() for t, cols in types.items()}, fks)
 
     def _example_values(self, types) -> dict[tuple[str, str], list[str]]:
         """A few stored values of low-cardinality, non-personal text columns (statuses, codes...).
@@ -265,6 +282,11 @@ class Assistant:
                 self._refuse(ans, Refusal("model"))
                 return
             error = self._execute(ans, sql, question, stage)
+            if error is not None and error.code == "unknown_column":
+                fixed = fix_joins(sql, self.dialect, self.join_graph)
+                if fixed and self._execute(ans, fixed, question, stage) is None:
+                    ans.join_fixed = True
+                    return
             if error is None:
                 return
             if attempt == 2 or error.code not in REPAIRABLE:

@@ -76,3 +76,10 @@ def is_empty(engine: Engine) -> bool:
             if name in present and conn.execute(sa.text(f'SELECT 1 FROM "{name}" LIMIT 1')).first():
                 return False
     return True
+
+
+def require_database(url: str | URL) -> None:
+    """Fail early and clearly when an SQLite file does not exist, instead of letting SQLite create an
+    empty one that would then answer every question with 'no such table'."""
+    if dialect_of(url) == "sqlite" and not sqlite_path(url).exists():
+        raise DatabaseUnreachable(f"no database at {sqlite_path(url)}: run `abordo seed` first")

@@ -73,6 +73,24 @@ def test_repair_once_then_give_up_clearly(settings):
     assert audit_verdicts(settings) == ["rejected", "rejected"]
 
 
+def test_a_skipped_bridge_table_is_joined_without_a_second_call(settings, demo_db):
+    a, chat = make(settings, ["SELECT COUNT(DISTINCT p.passenger_id) FROM passengers p JOIN ticket_segments s "
+                              "ON s.passenger_id = p.passenger_id WHERE s.cabin = 'business'"])
+    ans = a.ask("How many passengers have a business coupon?")
+    gold = scalar(demo_db, "SELECT COUNT(DISTINCT t.passenger_id) FROM tickets t JOIN ticket_segments s "
+                           "ON s.ticket_number = t.ticket_number WHERE s.cabin = 'business'")
+    assert ans.error is None and ans.llm_calls == 1 and ans.join_fixed
+    assert int(ans.rows.iloc[0, 0]) == gold > 0
+    assert "tickets" in ans.sql and ans.to_dict()["join_fixed"] is True
+    assert audit_verdicts(settings) == ["rejected", "accepted"]   # both attempts are on record
+
+
+def test_an_unfixable_column_still_gets_the_repair_call(settings):
+    a, chat = make(settings, ["SELECT p.nope FROM passengers p", "SELECT COUNT(*) FROM passengers"])
+    ans = a.ask("How many passengers are there?")
+    assert ans.error is None and ans.llm_calls == 2 and not ans.join_fixed
+
+
 def test_refusal_needs_no_model_and_is_audited(settings):
     a, chat = make(settings, [])
     ans = a.ask("Actualiza el teléfono del pasajero de la reserva QX7K2M a +52 55 0000 0000")

@@ -26,6 +26,7 @@ from assistant.errors import ModelNotFound
 from assistant.lang import detect_language
 from assistant.memory import Memory
 from assistant.queue import FairQueue, QueueTimeout
+from db.engines import require_database
 from db.errors import DatabaseUnreachable, DbError
 from db.settings import Settings, load_settings
 from sql_tools.errors import SqlToolError
@@ -85,7 +86,7 @@ def _warm(model, s: Settings) -> None:
     try:
         from assistant.pipeline import Assistant
 
-        _require_database(s)
+        require_database(s.database_url)
         started = time.perf_counter()
         Assistant(s, chat_model=model, role=s.role, user="warm-up").warm()
         log.info("static prompt prefix warmed in %.1f s", time.perf_counter() - started)
@@ -107,15 +108,8 @@ def _assistant(key: tuple, role: str, user: str, _settings: Settings):
 
 def assistant_for(s: Settings, role: str, user: str):
     """A per-user Assistant around the shared model. Raises ModelNotFound / SqlToolError / DbError."""
-    _require_database(s)
+    require_database(s.database_url)
     return _assistant((repr(s), _model_key(s)), role, user, s)
-
-
-def _require_database(s: Settings) -> None:
-    from db.engines import dialect_of, sqlite_path
-
-    if dialect_of(s.database_url) == "sqlite" and not sqlite_path(s.database_url).exists():
-        raise DatabaseUnreachable(f"no database at {sqlite_path(s.database_url)}")
 
 
 def model_label(s: Settings) -> str:

@@ -1,0 +1,215 @@
+"""Deterministic repair of the commonest small-model join mistake: a column read from the wrong table.
+
+Measured on the dev set, most failed questions were not misunderstood, they were mis-joined: the
+model writes ``ticket_segments.passenger_id`` or ``baggage.record_locator`` because it skips a bridge
+table (``tickets``) that carries the column. A repair call costs a second generation (seconds on two
+cores) and often repeats the mistake. The schema's foreign keys already say how the tables connect,
+so this module rewrites the query instead:
+
+- *re-point*: the column exists on exactly one other table of the query, and the mistaken reference is
+  not half of a join condition with that table → read it from there (``t.coupon_number`` → ``s.``);
+- *bridge*: otherwise follow the shortest foreign-key path (at most three hops, and only when it is
+  the only shortest path) from the table the model named to a table that has the column, join the
+  bridge tables right after it and read the column from the last one. A join condition that used the
+  bridged column moves into the bridge's ON, so every ON only names tables joined before it.
+
+Only inner joins of plain tables are rewritten; anything else is left to the repair call. Nothing
+here knows a table name: the schema (columns and foreign keys) is passed in, so it works on any
+database the catalog describes. The rewritten SQL still goes through the guard like any other.
+"""
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Mapping
+
+import sqlglot
+from sqlglot import exp
+
+MAX_HOPS = 3
+Edge = tuple[str, str, str, str]     # (table, column, other table, other column): table.column = other.column
+
+
+class JoinGraph:
+    """The tables' columns and their foreign keys, as an undirected graph."""
+
+    def __init__(self, columns: Mapping[str, Iterable[str]], foreign_keys: Mapping[str, Mapping[str, str]]):
+        self.columns = {t: {c.lower() for c in cols} for t, cols in columns.items()}
+        self.edges: dict[str, list[Edge]] = {t: [] for t in self.columns}
+        for table, fks in foreign_keys.items():
+            for col, ref in fks.items():
+                other, _, other_col = ref.partition(".")
+                if table in self.columns and other in self.columns:
+                    self.edges[table].append((table, col, other, other_col))
+                    self.edges[other].append((other, other_col, table, col))
+
+    def has(self, table: str, column: str) -> bool:
+        return column.lower() in self.columns.get(table, ())
+
+    def path_to_column(self, start: str, column: str) -> list[Edge] | None:
+        """The unique shortest foreign-key path from `start` to a table holding `column`."""
+        frontier: deque[tuple[str, list[Edge]]] = deque([(start, [])])
+        seen = {start}
+        found: list[list[Edge]] = []
+        while frontier:
+            table, path = frontier.popleft()
+            if found and len(path) >= len(found[0]):
+                break
+            if len(path) >= MAX_HOPS:
+                continue
+            for edge in self.edges.get(table, ()):
+                nxt = edge[2]
+                if nxt in seen and not self.has(nxt, column):
+                    continue
+                step = [*path, edge]
+                if self.has(nxt, column):
+                    found.append(step)
+                elif nxt not in seen:
+                    frontier.append((nxt, step))
+            for edge in self.edges.get(table, ()):
+                seen.add(edge[2])
+        if len(found) != 1:
+            return None
+        return found[0]
+
+
+def fix_joins(sql: str, dialect: str, graph: JoinGraph) -> str | None:
+    """`sql` with misplaced columns re-pointed or bridged, or None when there is nothing this can fix."""
+    try:
+        tree = sqlglot.parse_one(sql, read=dialect)
+    except sqlglot.errors.ParseError:
+        return None
+    changed = False
+    for select in list(tree.find_all(exp.Select)):
+        result = _fix_select(select, graph)
+        if result is None:
+            return None
+        changed = changed or result
+    return tree.sql(dialect=dialect) if changed else None
+
+
+def _instances(select: exp.Select) -> list[tuple[str, str, exp.Join | None]] | None:
+    """(alias, table, join) for each plain table of the FROM clause, in order; None if not plain."""
+    from_ = select.args.get("from") or select.args.get("from_")
+    if from_ is None or not isinstance(from_.this, exp.Table):
+        return None
+    out = [(from_.this.alias_or_name, from_.this.name, None)]
+    for join in select.args.get("joins") or []:
+        if not isinstance(join.this, exp.Table):
+            return None
+        out.append((join.this.alias_or_name, join.this.name, join))
+    return out
+
+
+def _own_columns(select: exp.Select) -> list[exp.Column]:
+    """Columns that belong to this SELECT, not to a nested one."""
+    return [c for c in select.find_all(exp.Column) if c.find_ancestor(exp.Select) is select]
+
+
+def _fix_select(select: exp.Select, graph: JoinGraph) -> bool | None:
+    """True if `select` was changed, False if it was fine, None if it has a mistake this cannot fix."""
+    instances = _instances(select)
+    if instances is None:
+        return False
+    if any(j is not None and (j.side or (j.kind or "").upper() not in ("", "INNER")) for _, _, j in instances):
+        return None                                   # outer or cross joins: a rewrite could change meaning
+    tables = {alias: table for alias, table, _ in instances}
+    outputs = {e.alias for e in select.expressions if e.alias}
+    bridges: dict[tuple[str, str], str] = {}     # (alias, column) -> alias of the table that has it
+    changed = False
+    for col in _own_columns(select):
+        name, qual = col.name, col.table
+        if not qual:
+            holders = [a for a, t in tables.items() if graph.has(t, name)]
+            if holders or name in outputs or name.lower() in {o.lower() for o in outputs}:
+                continue
+            return None                               # unqualified and nowhere: the repair call's job
+        if qual in tables and graph.has(tables[qual], name):
+            continue
+        holders = [a for a, t in tables.items() if graph.has(t, name)]
+        partner = _equated_alias(col)
+        if qual not in tables:
+            if len(holders) != 1:
+                return None
+            col.set("table", exp.to_identifier(holders[0]))
+            changed = True
+            continue
+        if len(holders) == 1 and holders[0] != partner:
+            col.set("table", exp.to_identifier(holders[0]))
+            changed = True
+            continue
+        key = (qual, name.lower())
+        if key not in bridges:
+            bridge = _add_bridge(select, instances, tables, qual, name, graph)
+            if bridge is None:
+                return None
+            bridges[key] = bridge
+            instances = _instances(select)
+        col.set("table", exp.to_identifier(bridges[key]))
+        _move_condition(select, col, bridges[key])
+        changed = True
+    return changed
+
+
+def _equated_alias(col: exp.Column) -> str | None:
+    """The table alias on the other side when `col` is one side of `a.x = b.y`."""
+    parent = col.parent
+    if isinstance(parent, exp.EQ):
+        other = parent.expression if parent.this is col else parent.this
+        if isinstance(other, exp.Column):
+            return other.table or None
+    return None
+
+
+def _add_bridge(select: exp.Select, instances, tables: dict[str, str], alias: str, column: str,
+                graph: JoinGraph) -> str | None:
+    """Join the foreign-key path from `alias`'s table to a table with `column`; the last alias."""
+    path = graph.path_to_column(tables[alias], column)
+    if path is None:
+        return None
+    position = next(i for i, (a, _, _) in enumerate(instances) if a == alias)
+    joins = list(select.args.get("joins") or [])
+    used = set(tables)
+    prev = alias
+    new_joins = []
+    for _table, col, other, other_col in path:
+        name = _fresh_alias(other, used)
+        used.add(name)
+        on = exp.EQ(this=exp.column(other_col, table=name), expression=exp.column(col, table=prev))
+        new_joins.append(exp.Join(this=exp.to_table(other).as_(name), on=on))
+        prev = name
+    joins[position:position] = new_joins            # right after the instance (FROM = position 0)
+    select.set("joins", joins)
+    tables.update({j.this.alias: j.this.name for j in new_joins})
+    return prev
+
+
+def _fresh_alias(table: str, used: set[str]) -> str:
+    base = "".join(w[0] for w in table.split("_") if w) or "j"
+    n = 1
+    while f"{base}{n}" in used:
+        n += 1
+    return f"{base}{n}"
+
+
+def _move_condition(select: exp.Select, col: exp.Column, bridge_alias: str) -> None:
+    """If `col` sits in an earlier join's ON, move that conjunct into the bridge's ON.
+
+    Inner joins only (checked by the caller), where a condition means the same in any ON or WHERE."""
+    join = col.find_ancestor(exp.Join)
+    if join is None or join.args.get("on") is None:
+        return
+    joins = select.args.get("joins") or []
+    bridge_join = next(j for j in joins if j.this.alias_or_name == bridge_alias)
+    if joins.index(join) >= joins.index(bridge_join):
+        return
+    conjunct = col
+    while not isinstance(conjunct.parent, exp.Join) and not isinstance(conjunct.parent, exp.And):
+        conjunct = conjunct.parent
+    while isinstance(conjunct.parent, exp.Paren):
+        conjunct = conjunct.parent
+    remaining = [c for c in join.args["on"].flatten() if c is not conjunct] \
+        if isinstance(join.args["on"], exp.And) else []
+    join.set("on", exp.and_(*remaining) if remaining else None)
+    if not remaining:
+        join.set("kind", "CROSS")
+    bridge_join.set("on", exp.and_(bridge_join.args["on"], conjunct.copy()))
