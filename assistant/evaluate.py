@@ -545,6 +545,7 @@ class Record:
     error: str | None = None
     refused: bool = False
     fast_path: bool = False
+    join_fixed: bool = False
     gold_rows: int = 0
     pred_rows: int = 0
     ordered: bool = False
@@ -602,7 +603,7 @@ def evaluate_answer(db: ReadOnlyDB, q: Question, ans, *, cap: int | None) -> Rec
     rec = Record(id=q.id, lang=q.lang, category=q.category, question=q.question, gold_sql=q.gold_sql(db.dialect),
                  db_id=q.db_id, predicted_sql=ans.sql or "", sql_generated=ans.sql_generated or "",
                  error=ans.error, refused=ans.refused, fast_path=ans.fast_path,
-                 latency_s=round(ans.timings.get("total", 0.0), 4), llm_calls=ans.llm_calls,
+                 join_fixed=getattr(ans, "join_fixed", False), latency_s=round(ans.timings.get("total", 0.0), 4), llm_calls=ans.llm_calls,
                  prompt_tokens=ans.prompt_tokens, new_prompt_tokens=ans.new_prompt_tokens,
                  completion_tokens=ans.completion_tokens, cache_hit=ans.cache_hit,
                  timings={k: round(v, 4) for k, v in ans.timings.items()}, answer=ans.text or "", fill=dict(q.fill))
@@ -651,6 +652,7 @@ def summarise(records: list[Record]) -> dict:
         "questions": n, **acc(records),
         "by_lang": by(lambda r: r.lang), "by_category": by(lambda r: r.category or "-"),
         "fast_path": acc(fast), "model_path": acc(model), "fast_path_share": round(len(fast) / n, 4),
+        "join_fixed": acc([r for r in records if r.join_fixed]),
         "p50_s": round(pct(lat, 0.5), 3), "p95_s": round(pct(lat, 0.95), 3), "mean_s": round(statistics.fmean(lat), 3),
         "model_p50_s": round(pct([r.latency_s for r in model], 0.5), 3) if model else None,
         "llm_calls_per_q": round(sum(r.llm_calls for r in records) / n, 3),
@@ -681,6 +683,8 @@ def format_summary(s: dict, title: str = "abordo") -> str:
              f"{'accuracy':<28}{_a(s)}",
              f"{'  model path':<28}{_a(s['model_path'])}",
              f"{'  fast path':<28}{_a(s['fast_path'])}   (share {s['fast_path_share'] * 100:.0f}%)"]
+    if s.get("join_fixed", {}).get("n"):
+        lines.append(f"{'  joins repaired':<28}{_a(s['join_fixed'])}")
     for lang, v in s["by_lang"].items():
         lines.append(f"{'  lang ' + lang:<28}{_a(v)}")
     lines.append("by category:")

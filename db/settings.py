@@ -58,6 +58,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("openai_base_url", "OpenAI-compatible endpoint (llama.cpp server, vLLM, hosted); replaces the local model."),
     Setting("openai_model", "Model name sent to the OpenAI-compatible endpoint."),
     Setting("openai_api_key", "API key for the OpenAI-compatible endpoint."),
+    Setting("trusted_user_header", "UI single sign-on: name of a header set by an authenticating reverse proxy "
+                                   "(e.g. X-Forwarded-User); empty (default) = password sign-in only."),
 )
 
 
@@ -87,6 +89,7 @@ class Settings:
     openai_base_url: str = ""
     openai_model: str = ""
     openai_api_key: str = ""
+    trusted_user_header: str = ""
 
     def replace(self, **changes) -> Settings:
         """A copy with some settings changed; `None` values (unset CLI options) are ignored."""

@@ -171,6 +171,8 @@ class _Check:
         self._check_tables(tree)
         self._check_recursion(tree)
         self._neutralise_exists_projections(tree)
+        if self.dialect == "sqlite":
+            self._double_quoted_strings(tree)
         _name_unaliased_outputs(tree, self.dialect)
         q = self._qualify(tree)
         scopes = traverse_scope(q)
@@ -428,6 +430,21 @@ class _Check:
             sub = ex.this
             if isinstance(sub, exp.Select):
                 sub.set("expressions", [exp.Literal.number(1)])
+
+    def _double_quoted_strings(self, tree: exp.Expression) -> None:
+        """SQLite reads "Los Angeles" as a string when no column has that name (a legacy rule that
+        Spider-style SQL, and models trained on it, rely on). Mirror it, conservatively: only an
+        unqualified double-quoted name that is no column of any exposed table (hidden ones included,
+        so they are still refused) and no alias in the query becomes a string literal. The SQL that
+        runs is regenerated with a single-quoted literal, so the database reads what the guard read."""
+        known = {c.name.lower() for t in self.catalog.exposed_tables.values() for c in t.columns.values()}
+        known |= {a.alias.lower() for a in tree.find_all(exp.Alias) if a.alias}
+        known |= {i.name.lower() for ta in tree.find_all(exp.TableAlias) for i in ta.args.get("columns") or []}
+        for col in list(tree.find_all(exp.Column)):
+            ident = col.this
+            if (not col.table and isinstance(ident, exp.Identifier) and ident.quoted
+                    and ident.name.lower() not in known):
+                col.replace(exp.Literal.string(ident.name))
 
     # ---- 6. qualify ------------------------------------------------------------------------------
 

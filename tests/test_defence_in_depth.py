@@ -15,7 +15,7 @@ import pytest
 from db.catalog import load_catalog
 from sql_tools.errors import SqlToolError
 from sql_tools.executors import PostgresExecutor, SqliteExecutor
-from test_executor_support import STAFF_SECRET, checksum, pg_state, seed
+from test_executor_support import checksum, pg_state, readonly_pg_database, seed
 
 CORPUS = Path(__file__).parent / "data" / "redteam" / "attack-sql.jsonl"
 ATTACKS = [json.loads(line) for line in CORPUS.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -42,20 +42,8 @@ def sqlite_db(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def seeded_pg(pg_admin_url):
-    import uuid
-    import sqlalchemy as sa
-    from db.roles import grant_readonly
-    name = f"abordo_did_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(pg_admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = sa.engine.make_url(pg_admin_url).set(database=name).render_as_string(hide_password=False)
-    seed(url)
-    grant_readonly(url, load_catalog(), TIMEOUT_MS)
-    yield url
-    with admin.connect() as c:
-        c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with readonly_pg_database(pg_admin_url, "abordo_did", TIMEOUT_MS) as url:
+        yield url
 
 
 @pytest.mark.parametrize("attack", [a for a in ATTACKS if a["dialect"] in ("sqlite", "any")],

@@ -2,19 +2,17 @@
 from __future__ import annotations
 
 import time
-import uuid
 
 import pytest
 import sqlalchemy as sa
 
 from db.catalog import load_catalog
-from db.roles import grant_readonly
 from sql_tools.errors import SqlToolError
 from sql_tools.executors import (
     PermissionDenied, PostgresExecutor, QueryRejected, QueryTimeout, ReaderRoleMissing, ResultTooLarge,
     SqliteExecutor,
 )
-from test_executor_support import STAFF_SECRET, checksum, seed
+from test_executor_support import STAFF_SECRET, checksum, readonly_pg_database, seed
 
 LIMIT_MS = 1000
 
@@ -38,17 +36,8 @@ def sx(sqlite_path, catalog):
 
 @pytest.fixture(scope="module")
 def pg_db(pg_admin_url):
-    name = f"abordo_ex_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(pg_admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = sa.engine.make_url(pg_admin_url).set(database=name).render_as_string(hide_password=False)
-    seed(url)
-    grant_readonly(url, load_catalog(), LIMIT_MS)
-    yield url
-    with admin.connect() as c:
-        c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with readonly_pg_database(pg_admin_url, "abordo_ex", LIMIT_MS) as url:
+        yield url
 
 
 @pytest.fixture

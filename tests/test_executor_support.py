@@ -4,8 +4,11 @@
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -123,3 +126,24 @@ def settings_for(db_url: str, tmp_path, **kw):
     from db.settings import Settings
     return Settings(database_url=db_url, app_url=f"sqlite:///{tmp_path / 'app.sqlite'}",
                     statement_timeout_ms=kw.pop("statement_timeout_ms", 1000), **kw)
+
+
+@contextlib.contextmanager
+def readonly_pg_database(admin_url: str, prefix: str, timeout_ms: int) -> Iterator[str]:
+    """A new PostgreSQL database seeded with `seed` and the read-only roles granted; dropped afterwards."""
+    from db.catalog import load_catalog
+    from db.roles import grant_readonly
+
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as c:
+            c.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        url = sa.engine.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+        seed(url)
+        grant_readonly(url, load_catalog(), timeout_ms)
+        yield url
+    finally:
+        with admin.connect() as c:
+            c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

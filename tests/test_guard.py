@@ -279,3 +279,36 @@ def test_result_is_frozen():
     res = guard("SELECT flight_id FROM flights")
     with pytest.raises(AttributeError):
         res.limit = 5  # type: ignore[misc]
+
+
+def test_sqlite_double_quoted_string_is_read_as_sqlite_reads_it():
+    # Spider-style SQL: "Mexico City" names no column, so SQLite compares with a string.
+    r = guard('SELECT iata_code FROM airports WHERE city = "Mexico City"')
+    assert "'Mexico City'" in r.sql_out
+    # a real column in double quotes stays a column...
+    assert "'city'" not in guard('SELECT "city" FROM airports').sql_out
+    # ...a hidden column in double quotes is still refused, never turned into a harmless-looking string
+    assert rejected('SELECT COUNT(*) FROM passengers WHERE "document_number" = \'X\'', role="analyst") \
+        == "column_not_allowed"
+    # PostgreSQL: double quotes are always identifiers
+    assert rejected('SELECT iata_code FROM airports WHERE city = "Mexico City"', dialect="postgres") \
+        == "unknown_column"
+
+
+def test_column_names_match_across_case_when_unambiguous(tmp_path):
+    """Introspected catalogs keep the stored case ('Pilot_name'); SQL folds unquoted names."""
+    from db.introspect import draft_catalog
+
+    db = tmp_path / "mixed.sqlite"
+    engine = sa.create_engine(f"sqlite:///{db}")
+    with engine.begin() as conn:
+        conn.execute(sa.text('CREATE TABLE pilot (Pilot_ID INTEGER PRIMARY KEY, Pilot_name TEXT, "Rank" INTEGER)'))
+    engine.dispose()
+    cat_file = tmp_path / "c.yaml"
+    cat_file.write_text(draft_catalog(f"sqlite:///{db}"), encoding="utf-8")
+    catalog = load_catalog(cat_file)
+    r = check_sql("SELECT pilot_name FROM pilot ORDER BY rank", catalog=catalog, dialect="sqlite", role="supervisor")
+    assert r.sql_out.startswith("SELECT pilot.pilot_name")
+    with pytest.raises(GuardRejection) as exc:
+        check_sql("SELECT pilot_nom FROM pilot", catalog=catalog, dialect="sqlite", role="supervisor")
+    assert exc.value.code == "unknown_column"

@@ -8,6 +8,7 @@ docs/screenshot-chat.png for the README.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import os
@@ -41,6 +42,38 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@contextlib.contextmanager
+def _ui_server(home: Path, db: Path, app_url: str, log_path: Path, **env_extra: str):
+    """`abordo ui` on `db` in its own process group; yields its URL once the health check answers."""
+    port = _free_port()
+    env = {**os.environ, "ABORDO_HOME": str(home), "ABORDO_APP_URL": app_url, **env_extra}
+    env.pop("ABORDO_TEST_CHAT_MODEL", None)
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "assistant.cli", "ui", "--db", f"sqlite:///{db}",
+                                 "--port", str(port), "--host", "127.0.0.1"],
+                                env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            if proc.poll() is not None:
+                pytest.fail(f"abordo ui exited with {proc.returncode}: {log_path.read_text()[-2000:]}")
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            pytest.fail("abordo ui did not answer its health check in 60 s")
+        yield url
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)   # the CLI and the Streamlit server it started
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """`abordo ui` on a seeded demo (1000 passengers) with the real model; yields (url, db_path, log_path)."""
@@ -62,33 +95,8 @@ def server(tmp_path_factory):
     ensure_demo_users(app_url)
     ARTIFACTS.mkdir(exist_ok=True)
     log_path = ARTIFACTS / "ui-server.log"
-    port = _free_port()
-    env = {**os.environ, "ABORDO_HOME": str(home), "ABORDO_APP_URL": app_url}
-    env.pop("ABORDO_TEST_CHAT_MODEL", None)
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "assistant.cli", "ui", "--db", f"sqlite:///{db}",
-                                 "--port", str(port), "--host", "127.0.0.1"],
-                                env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(120):
-            if proc.poll() is not None:
-                pytest.fail(f"abordo ui exited with {proc.returncode}: {log_path.read_text()[-2000:]}")
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.5)
-        else:
-            pytest.fail("abordo ui did not answer its health check in 60 s")
+    with _ui_server(home, db, app_url, log_path) as url:
         yield url, db, log_path
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)   # the CLI and the Streamlit server it started
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
 
 
 @pytest.fixture(scope="module")
@@ -209,3 +217,34 @@ def test_many_sessions_share_one_model_fairly(server, browser):
     pages[1].screenshot(path=str(ARTIFACTS / "screenshot-queue.png"), full_page=True)
     for p in pages:
         p.context.close()
+
+
+def test_single_sign_on_header_from_a_trusted_proxy(browser, tmp_path):
+    """With ABORDO_TRUSTED_USER_HEADER set, the proxy's header signs a known user in (role from abordo's
+    store, no password form); an unknown name gets a clear message and no chat. No model is needed."""
+    from assistant.users import ensure_demo_users
+    from seed_data.loaders import seed_database
+
+    db = tmp_path / "demo.sqlite"
+    seed_database(f"sqlite:///{db}", passengers=100, progress=False)
+    app_url = f"sqlite:///{tmp_path / 'app.sqlite'}"
+    ensure_demo_users(app_url)
+    ARTIFACTS.mkdir(exist_ok=True)
+    with _ui_server(tmp_path, db, app_url, ARTIFACTS / "ui-server-sso.log",
+                    ABORDO_TRUSTED_USER_HEADER="X-Forwarded-User",
+                    ABORDO_MODEL=str(tmp_path / "no-model.gguf")) as url:
+        ctx = browser.new_context(locale="es-MX", extra_http_headers={"X-Forwarded-User": "supervisor"})
+        page = ctx.new_page()
+        page.goto(url)
+        page.get_by_test_id("stChatInputTextArea").wait_for(timeout=60_000)
+        assert page.get_by_label("Contraseña").count() == 0
+        page.get_by_text("Supervisor", exact=False).first.wait_for(timeout=10_000)
+        ctx.close()
+
+        ctx = browser.new_context(locale="es-MX", extra_http_headers={"X-Forwarded-User": "mallory"})
+        page = ctx.new_page()
+        page.goto(url)
+        page.get_by_text("mallory").first.wait_for(timeout=60_000)
+        assert page.get_by_test_id("stChatInputTextArea").count() == 0
+        assert "Traceback" not in page.content()
+        ctx.close()

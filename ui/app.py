@@ -23,7 +23,7 @@ except DbError as exc:
     st.stop()
 
 st.title(t("title", lang))
-user = auth.current_user(settings.app_url, lang)
+user = auth.current_user(settings.app_url, lang, settings.trusted_user_header)
 if user is None:
     st.stop()
 sidebar.show(settings, user, lang)

@@ -1,13 +1,12 @@
 """Sign-in: a user name and password checked against assistant.users, or a trusted SSO header.
 
-The header (ABORDO_TRUSTED_USER_HEADER, e.g. X-Forwarded-User) is OFF by default: trusting it is only
+The header (setting `trusted_user_header`, e.g. X-Forwarded-User) is OFF by default: trusting it is only
 safe behind a reverse proxy that authenticates users and strips the header from client requests. Even
 then the user must exist in abordo's store, which is where the role comes from.
 """
 from __future__ import annotations
 
 import logging
-import os
 
 import streamlit as st
 
@@ -15,19 +14,18 @@ from assistant.users import User, get_user, verify
 from ui.texts import t
 
 log = logging.getLogger("abordo.ui")
-TRUSTED_HEADER_ENV = "ABORDO_TRUSTED_USER_HEADER"
 
 
 def _header(name: str) -> str | None:
     return (getattr(st.context, "headers", None) or {}).get(name)
 
 
-def current_user(app_url: str, lang: str) -> User | None:
+def current_user(app_url: str, lang: str, trusted_header: str = "") -> User | None:
     """The signed-in user, showing the sign-in form (and returning None) when there is none."""
     user = st.session_state.get("user")
     if user is not None:
         return user
-    header = os.environ.get(TRUSTED_HEADER_ENV, "").strip()
+    header = trusted_header.strip()
     if header:
         name = (_header(header) or "").strip()
         if name:

@@ -92,8 +92,16 @@ class Catalog:
             raise CatalogError(f"unknown role {name!r}: the catalog defines {', '.join(self.roles)}") from None
 
     def column(self, table: str, column: str) -> ColumnInfo | None:
+        """The column's entry; a name that differs only in case finds it when that is unambiguous
+        (SQL folds unquoted names, while introspected catalogs keep the stored case: 'Pilot_name')."""
         t = self.tables.get(table)
-        return t.columns.get(column) if t and t.exposed else None
+        if not t or not t.exposed:
+            return None
+        found = t.columns.get(column)
+        if found is None:
+            folded = [c for name, c in t.columns.items() if name.lower() == column.lower()]
+            found = folded[0] if len(folded) == 1 else None
+        return found
 
     def readable_columns(self, table: str, role: str) -> tuple[str, ...]:
         """Columns of an exposed table that `role` may read at all (masked or clear)."""
