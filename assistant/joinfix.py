@@ -116,13 +116,20 @@ def _fix_select(select: exp.Select, graph: JoinGraph) -> bool | None:
     outputs = {e.alias for e in select.expressions if e.alias}
     bridges: dict[tuple[str, str], str] = {}     # (alias, column) -> alias of the table that has it
     changed = False
+    for col in _own_columns(select):                # qualify first: a bridge may make names ambiguous
+        holders = [a for a, t in tables.items() if graph.has(t, col.name)]
+        if not col.table and len(holders) == 1 and col.name not in outputs:
+            col.set("table", exp.to_identifier(holders[0]))
     for col in _own_columns(select):
         name, qual = col.name, col.table
         if not qual:
             holders = [a for a, t in tables.items() if graph.has(t, name)]
             if holders or name in outputs or name.lower() in {o.lower() for o in outputs}:
                 continue
-            return None                               # unqualified and nowhere: the repair call's job
+            if len(instances) != 1:
+                return None                           # unqualified, nowhere, several tables: ambiguous
+            qual = instances[0][0]                    # one table: the model meant it
+            col.set("table", exp.to_identifier(qual))
         if qual in tables and graph.has(tables[qual], name):
             continue
         holders = [a for a, t in tables.items() if graph.has(t, name)]

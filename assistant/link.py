@@ -336,8 +336,44 @@ yes yet you zoo ida vez voy ver fue dos uno una eso esa ese
 """.split())
 
 
-def _ref_cols(cols: _Cols) -> str:
+def _ref_cols(cols: _Cols, direction: str | None = None) -> str:
+    if direction:
+        ref = _directed_ref(cols, direction)
+        if ref:
+            return ref
     return " / ".join(cols.airport_refs[:2]) if cols.airport_refs else "airport code columns"
+
+
+# The word before a place says which end of a trip it is: "vuelos de Monterrey a Cancún", "from MEX",
+# "sale mañana a Los Cabos", "out of Guadalajara". Spanish "de" after a noun that owns the place
+# ("aeropuerto de Cancún", "ciudad de ...") says nothing, so those nouns cancel it.
+_TO_WORDS = r"a|al|hacia|para|to|into|towards|destino|destination|llegan a|llegaron a|arriving in|arriving at"
+_FROM_WORDS = r"de|del|desde|from|out of|leaving|salen de|salieron de|departing"
+_DIRECTION_RE = re.compile(rf"(?:^|\W)(?P<to>{_TO_WORDS})(?:\s+(?:la|el|los|las|the))?\s+$|"
+                           rf"(?:^|\W)(?P<from>{_FROM_WORDS})(?:\s+(?:la|el|los|las|the))?\s+$")
+_OWNER_BEFORE_DE = re.compile(r"(?:aeropuerto|aeropuertos|ciudad|estado|zona|hora|horario)\s+(?:de|del)\s+"
+                              r"(?:la\s+|el\s+)?$")
+
+
+def _direction(folded: str, start: int) -> str | None:
+    """'to' or 'from' when the words right before a place say so, else None."""
+    before = folded[max(0, start - 24):start]
+    if _OWNER_BEFORE_DE.search(before):
+        return None
+    m = _DIRECTION_RE.search(before)
+    if not m:
+        return None
+    return "to" if m.group("to") else "from"
+
+
+def _directed_ref(cols: _Cols, direction: str) -> str | None:
+    """The airport-code column for that end of a trip ('flights.destination'), found by its name."""
+    keys = ("dest", "arriv", "to") if direction == "to" else ("orig", "depart", "from")
+    for ref in cols.airport_refs:
+        column = ref.rsplit(".", 1)[-1].lower()
+        if any(column.startswith(k) for k in keys):
+            return ref
+    return None
 
 
 def _link_places(q: str, claims: _Claims, cols: _Cols, catalog, fetch: Fetch | None) -> list[Hint]:
@@ -362,7 +398,10 @@ def _link_places(q: str, claims: _Claims, cols: _Cols, catalog, fetch: Fetch | N
             if claims.free(*m.span()) and _airport_code_ok(m.group(1), ap):
                 c = m.group(1).upper()
                 claims.take(*m.span())
-                out.append(Hint("airport", m.group(), c, f"'{m.group()}' is airport '{c}' ({_ref_cols(cols)})",
+                direction = _direction(fold(q), m.start())
+                ref = _ref_cols(cols, direction)
+                where = f"{ref} = '{c}'" if direction and _directed_ref(cols, direction) else ref
+                out.append(Hint("airport", m.group(), c, f"'{m.group()}' is airport '{c}' ({where})",
                                 True, m.start()))
     # Phrase dictionary: folded phrase -> (kind, value). Catalog first; DB cities fill the gaps.
     phrases: dict[str, tuple[str, object]] = {}
@@ -386,19 +425,20 @@ def _link_places(q: str, claims: _Claims, cols: _Cols, catalog, fetch: Fetch | N
             kind, value = phrases[phrase]
             text = q[m.start():m.end()]
             claims.take(*m.span())
-            out.append(_place_hint(kind, text, value, cols, m.start()))
+            out.append(_place_hint(kind, text, value, cols, m.start(), _direction(folded, m.start())))
     return out
 
 
-def _place_hint(kind: str, text: str, value, cols: _Cols, pos: int) -> Hint:
+def _place_hint(kind: str, text: str, value, cols: _Cols, pos: int, direction: str | None = None) -> Hint:
     if kind == "country":
         where = ", ".join(f"{c} = '{value}'" for c in cols.country_refs[:3]) or f"country code '{value}'"
         return Hint("country", text, value, f"'{text}' = country '{value}' (ISO2: {where})", True, pos)
     if isinstance(value, tuple):
         codes = ", ".join(f"'{c}'" for c in value)
-        return Hint("airport", text, value, f"'{text}' = airports {codes} ({_ref_cols(cols)} IN ({codes}))",
-                    True, pos)
-    return Hint("airport", text, value, f"'{text}' = airport '{value}' ({_ref_cols(cols)} = '{value}')", True, pos)
+        return Hint("airport", text, value,
+                    f"'{text}' = airports {codes} ({_ref_cols(cols, direction)} IN ({codes}))", True, pos)
+    return Hint("airport", text, value, f"'{text}' = airport '{value}' ({_ref_cols(cols, direction)} = '{value}')",
+                True, pos)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -34,6 +34,8 @@ Rules:
 - Use only the tables and columns listed below. Join on the listed references.
 - Return only the columns the question asks for, in the order asked; grouping columns first.
 - "by X", "per X", "for each X", "por X", "para cada X": GROUP BY X and return X as the first column.
+- A list of things that match through a join ("which airports...", "locators of bookings that...")
+  uses SELECT DISTINCT.
 - Codes and statuses are stored exactly as the values listed.
 - Filter on a date or period only when the question mentions one; then use the resolved dates.
 - Use the resolved values exactly as given (ids, codes, dates).

@@ -57,6 +57,12 @@ CASES = [
         "SELECT t.scheduled_departure FROM flights f WHERE f.destination = 'CUN' ORDER BY 1 LIMIT 3",
         "SELECT scheduled_departure FROM flights WHERE destination = 'CUN' ORDER BY 1 LIMIT 3",
         id="undefined-alias"),
+    pytest.param(  # one table, unqualified columns of another: the same bridge
+        "SELECT origin, destination, COUNT(*) FROM ticket_segments WHERE status = 'flown' "
+        "GROUP BY origin, destination",
+        "SELECT f.origin, f.destination, COUNT(*) FROM ticket_segments s JOIN flights f ON f.flight_id = "
+        "s.flight_id WHERE s.status = 'flown' GROUP BY f.origin, f.destination",
+        id="single-table-unqualified"),
     pytest.param(  # bookings reached from a segment through tickets
         "SELECT b.record_locator FROM bookings b JOIN ticket_segments s ON b.booking_id = s.booking_id "
         "JOIN flights f ON f.flight_id = s.flight_id WHERE f.destination = 'MAD'",
@@ -98,6 +104,7 @@ def test_correct_sql_is_left_alone(graph):
 @pytest.mark.parametrize("sql", [
     "SELECT p.nonexistent FROM passengers p",                     # no table has it
     "SELECT nonexistent FROM passengers",                          # unqualified, nowhere
+    "SELECT cabin FROM passengers p JOIN tickets t ON t.passenger_id = p.passenger_id",  # which table's?
     "SELECT s.passenger_id FROM passengers p LEFT JOIN ticket_segments s ON s.flight_id = 1",  # outer join
     "SELECT x FROM (SELECT 1 AS y) q",                             # derived table: not plain
     "SELEC nonsense",

@@ -193,7 +193,21 @@ def test_place_names_longest_first(db, catalog):
     res = link("vuelos de Ciudad de México a San José del Cabo y a San José", catalog=catalog, today=TODAY, fetch=db)
     assert [(h.text, h.value) for h in res.hints] == [
         ("Ciudad de México", "MEX"), ("San José del Cabo", "SJD"), ("San José", "SJO")]
-    assert "flights.origin / flights.destination = 'MEX'" in res.hints[0].line
+    assert "flights.origin = 'MEX'" in res.hints[0].line           # "de ..." : where the trip starts
+    assert "flights.destination = 'SJD'" in res.hints[1].line      # "a ...": where it ends
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("¿A qué hora sale mañana el primer vuelo a Los Cabos?", "flights.destination = 'SJD'"),
+    ("What destinations have nonstop flights out of Guadalajara?", "flights.origin = 'GDL'"),
+    ("flights from MEX tomorrow", "flights.origin = 'MEX'"),
+    ("bookings with a coupon on a flight to CUN", "flights.destination = 'CUN'"),
+    ("¿Cuántas maletas se perdieron en el aeropuerto de Cancún?", "flights.origin / flights.destination = 'CUN'"),
+    ("vuelos en Guadalajara", "flights.origin / flights.destination = 'GDL'"),
+])
+def test_the_word_before_a_place_gives_its_direction(db, catalog, question, expected):
+    res = link(question, catalog=catalog, today=TODAY, fetch=db)
+    assert any(expected in h.line for h in res.hints), [h.line for h in res.hints]
 
 
 def test_place_names_accent_and_case_insensitive(db, catalog):
