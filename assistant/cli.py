@@ -43,22 +43,20 @@ def main(ctx: click.Context) -> None:
 
 
 def _register() -> None:
+    """Every package's commands, imported here and only here (the one place that knows them all)."""
+    from assistant.ask_cli import ask_command, chat_command, demo_command, ui_command
+    from assistant.eval_cli import eval_command
+    from assistant.model_cli import model_command
+    from assistant.users_cli import users_command
     from db.cli import catalog_group, db_group
+    from seed_data.cli import seed_command
+    from sql_tools.cli import audit_command, sql_command
 
-    main.add_command(db_group)
-    main.add_command(catalog_group)
-    for module, names in (("seed_data.cli", ("seed",)), ("sql_tools.cli", ("sql", "audit")),
-                          ("assistant.model_cli", ("model",)), ("assistant.ask_cli", ("ask", "chat", "demo", "ui")),
-                          ("assistant.users_cli", ("users",)), ("assistant.eval_cli", ("eval",))):
-        try:
-            mod = __import__(module, fromlist=list(names))
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
-            continue  # that package's commands are not built yet
-        for name in names:
-            if hasattr(mod, f"{name}_command"):
-                main.add_command(getattr(mod, f"{name}_command"), name)
+    for name, command in (("db", db_group), ("catalog", catalog_group), ("seed", seed_command),
+                          ("sql", sql_command), ("audit", audit_command), ("model", model_command),
+                          ("ask", ask_command), ("chat", chat_command), ("demo", demo_command),
+                          ("ui", ui_command), ("users", users_command), ("eval", eval_command)):
+        main.add_command(command, name)
 
 
 _register()
