@@ -19,9 +19,10 @@ import sqlite3
 import time
 import warnings
 from dataclasses import dataclass, field
-from typing import Any
 
 from assistant.errors import AssistantError
+from assistant.lang import detect_language
+from assistant.pipeline import Answer
 
 NAME = "langchain-sql-agent"
 
@@ -31,24 +32,10 @@ class BaselineUnavailable(AssistantError):
 
 
 @dataclass
-class BaselineAnswer:
-    """The same fields the evaluator reads from an `Answer`."""
-    question: str
-    sql: str = ""
-    sql_generated: str = ""
-    text: str = ""
-    error: str | None = None
-    refused: bool = False
-    fast_path: bool = False
-    llm_calls: int = 0
-    prompt_tokens: int = 0
-    new_prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cache_hit: bool | None = None
+class BaselineAnswer(Answer):
+    """An `Answer` as the evaluator reads it, plus what the agent did on its way."""
     queries_run: int = 0
     tools: list[str] = field(default_factory=list)
-    rows: Any = None
-    timings: dict[str, float] = field(default_factory=lambda: {"total": 0.0})
 
 
 def readonly_engine(url: str):
@@ -141,7 +128,7 @@ class LangChainSqlAgent:
 
     def ask(self, question: str) -> BaselineAnswer:
         rec = self._recorder_cls()
-        ans = BaselineAnswer(question=question)
+        ans = BaselineAnswer(question=question, lang=detect_language(question))
         started = time.perf_counter()
         try:
             out = self.executor.invoke({"input": question}, config={"callbacks": [rec]})
