@@ -8,9 +8,10 @@ so this module rewrites the query instead:
 
 - *re-point*: the column exists on exactly one other table of the query, and the mistaken reference is
   not half of a join condition with that table → read it from there (``t.coupon_number`` → ``s.``);
-- *bridge*: otherwise follow the shortest foreign-key path (at most three hops, and only when it is
-  the only shortest path) from the table the model named to a table that has the column, join the
-  bridge tables right after it and read the column from the last one. A join condition that used the
+- *bridge*: otherwise follow the shortest foreign-key path (at most three hops, referencing table to
+  referenced table only, and only when it is the only shortest path) from the table the model named to
+  a table that has the column, join the bridge tables right after it and read the column from the
+  last one. A join condition that used the
   bridged column moves into the bridge's ON, so every ON only names tables joined before it.
 
 Only inner joins of plain tables are rewritten; anything else is left to the repair call. Nothing
@@ -30,7 +31,9 @@ Edge = tuple[str, str, str, str]     # (table, column, other table, other column
 
 
 class JoinGraph:
-    """The tables' columns and their foreign keys, as an undirected graph."""
+    """The tables' columns and their foreign keys, followed from the referencing table to the referenced
+    one only: such a join finds at most one row per row, so a bridge never multiplies the rows the
+    model's query counts or sums (the other direction, one booking to its many tickets, would)."""
 
     def __init__(self, columns: Mapping[str, Iterable[str]], foreign_keys: Mapping[str, Mapping[str, str]]):
         self.columns = {t: {c.lower() for c in cols} for t, cols in columns.items()}
@@ -40,7 +43,6 @@ class JoinGraph:
                 other, _, other_col = ref.partition(".")
                 if table in self.columns and other in self.columns:
                     self.edges[table].append((table, col, other, other_col))
-                    self.edges[other].append((other, other_col, table, col))
 
     def has(self, table: str, column: str) -> bool:
         return column.lower() in self.columns.get(table, ())

@@ -32,7 +32,7 @@ FUZZY_MIN = 85
 
 @dataclass(frozen=True)
 class Hint:
-    kind: str          # 'record_locator' | 'ticket_number' | 'flight' | 'date' | 'date_range' | 'airport' | 'route' | 'country' | 'passenger' | 'bag_tag'
+    kind: str          # 'record_locator' | 'ticket_number' | 'flight' | 'date' | 'date_range' | 'airport' | 'route' | 'country' | 'passenger' | 'bag_tag' | 'term'
     text: str          # the span as typed
     value: object      # resolved stored value(s)
     line: str          # one English line for the prompt
@@ -632,9 +632,35 @@ def link(question: str, *, catalog, today: date, fetch: Fetch | None) -> LinkRes
     hints += _link_locators(question, claims, cols, fetch)
     hints += _link_dates(question, claims, today)
     hints += _link_places(question, claims, cols, catalog, fetch)
+    hints += _link_terms(question, claims, catalog)
     hints += _link_names(question, claims, cols, catalog, fetch)
     hints.sort(key=lambda h: h.pos)
     return LinkResult(detect_language(question), tuple(hints[:MAX_HINTS]))
+
+
+def _link_terms(q: str, claims: _Claims, catalog) -> list[Hint]:
+    """Glossary words that stand for a stored value ('volaron' -> status = 'flown', 'pesos' ->
+    currency = 'MXN'): the whole glossary sits in the prompt's static prefix, but a small model heeds a
+    condition far more reliably when it is repeated next to the question. Words that only name a
+    table are left out: they resolve nothing. Plurals match ('perdidas'); spans are not claimed, so a
+    passenger called like a word is still found."""
+    folded = fold(q)
+    out: list[Hint] = []
+    seen: set[str] = set()
+    for term in sorted(catalog.terms, key=len, reverse=True):
+        meaning = catalog.terms[term]
+        if "=" not in meaning and " IN " not in meaning:
+            continue
+        words = search_form(term).split()
+        if not words or meaning in seen:
+            continue
+        pat = r"(?<![\w])" + r"(?:s|es)?\W+".join(re.escape(w) for w in words) + r"(?:s|es)?(?![\w])"
+        m = re.search(pat, folded)
+        if m and claims.free(*m.span()):
+            seen.add(meaning)
+            out.append(Hint("term", q[m.start():m.end()], meaning, f"'{q[m.start():m.end()]}' means {meaning}",
+                            True, m.start()))
+    return out
 
 
 def _link_dates_first_iso(q: str, claims: _Claims, today: date) -> list[Hint]:

@@ -25,6 +25,7 @@ from assistant.joinfix import JoinGraph, fix_joins
 from assistant.lang import detect_language
 from assistant.link import link
 from assistant.memory import Memory
+from assistant.reshape import grouping_columns_first
 from db.catalog import Catalog, load_catalog
 from db.engines import dialect_of, make_engine
 from db.settings import Settings
@@ -281,9 +282,10 @@ class Assistant:
             if sql.strip().upper().startswith(REFUSE_MARK):
                 self._refuse(ans, Refusal("model"))
                 return
-            error = self._execute(ans, sql, question, stage)
+            run_sql = grouping_columns_first(sql, self.dialect) or sql
+            error = self._execute(ans, run_sql, question, stage)
             if error is not None and error.code == "unknown_column":
-                fixed = fix_joins(sql, self.dialect, self.join_graph)
+                fixed = fix_joins(run_sql, self.dialect, self.join_graph)
                 if fixed and self._execute(ans, fixed, question, stage) is None:
                     ans.join_fixed = True
                     return

@@ -107,6 +107,8 @@ def test_correct_sql_is_left_alone(graph):
     "SELECT cabin FROM passengers p JOIN tickets t ON t.passenger_id = p.passenger_id",  # which table's?
     "SELECT s.passenger_id FROM passengers p LEFT JOIN ticket_segments s ON s.flight_id = 1",  # outer join
     "SELECT x FROM (SELECT 1 AS y) q",                             # derived table: not plain
+    "SELECT aircraft_type, name FROM aircraft_types",              # only flights has it: one-to-many
+    "SELECT b.passenger_id FROM bookings b",                       # bookings -> tickets multiplies rows
     "SELEC nonsense",
 ])
 def test_what_it_cannot_fix_is_left_to_the_repair_call(graph, sql):

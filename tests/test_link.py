@@ -223,7 +223,8 @@ def test_city_from_the_airports_table(db, catalog):
 
 def test_iata_codes_and_routes(db, catalog):
     res = link("How many no-shows did MEX–CUN have last week?", catalog=catalog, today=TODAY, fetch=db)
-    assert kinds(res) == [("route", ("MEX", "CUN")), ("date_range", (date(2026, 6, 8), date(2026, 6, 15)))]
+    assert kinds(res) == [("term", "ticket_segments.status = 'no_show'"), ("route", ("MEX", "CUN")),
+                          ("date_range", (date(2026, 6, 8), date(2026, 6, 15)))]
     res = link("mezcla de cabinas en mex-mad", catalog=catalog, today=TODAY, fetch=db)
     assert kinds(res) == [("route", ("MEX", "MAD"))]
     res = link("vuelos de gdl a MAD", catalog=catalog, today=TODAY, fetch=db)
@@ -305,10 +306,27 @@ def test_name_lookups_are_few_and_indexed(db, catalog):
 @pytest.mark.parametrize("text", ["hola", "cancelados", "flights", "maletas", "gracias", "status", "pasajeros",
                                   "cuantas reservas hay por canal de venta", "How many passengers are there?"])
 def test_ordinary_phrases_make_no_hints(db, catalog, text):
-    assert link(text, catalog=catalog, today=TODAY, fetch=db).hints == ()
+    # glossary words for stored values ('cancelados' -> status = 'cancelled') are the only hints allowed
+    assert [h for h in link(text, catalog=catalog, today=TODAY, fetch=db).hints if h.kind != "term"] == []
 
 
 def test_prompt_lines_are_capped(db, catalog):
     q = " ".join(["XA401 ayer"] * 10) + " QX7K2M Cancún México 139-1234567890"
     res = link(q, catalog=catalog, today=TODAY, fetch=db)
     assert len(res.prompt_lines()) <= 12
+
+
+@pytest.mark.parametrize(("question", "meaning"), [
+    ("¿Cuántos pasajeros volaron a Cancún ayer?", "ticket_segments.status = 'flown'"),
+    ("How many titanium members flew business?", "ticket_segments.status = 'flown'"),
+    ("maletas perdidas de hoy", "baggage.status = 'lost'"),
+    ("menores no acompañados en el vuelo", "special_service_requests.code = 'UMNR'"),
+])
+def test_glossary_words_for_stored_values_become_hints(catalog, question, meaning):
+    res = link(question, catalog=catalog, today=TODAY, fetch=None)
+    assert ("term", meaning) in kinds(res)
+
+
+def test_glossary_words_naming_only_a_table_are_not_hints(catalog):
+    res = link("¿Cuántas reservas y boletos hay?", catalog=catalog, today=TODAY, fetch=None)
+    assert not [k for k in kinds(res) if k[0] == "term"]
