@@ -603,7 +603,7 @@ def evaluate_answer(db: ReadOnlyDB, q: Question, ans, *, cap: int | None) -> Rec
     rec = Record(id=q.id, lang=q.lang, category=q.category, question=q.question, gold_sql=q.gold_sql(db.dialect),
                  db_id=q.db_id, predicted_sql=ans.sql or "", sql_generated=ans.sql_generated or "",
                  error=ans.error, refused=ans.refused, fast_path=ans.fast_path,
-                 join_fixed=getattr(ans, "join_fixed", False), latency_s=round(ans.timings.get("total", 0.0), 4), llm_calls=ans.llm_calls,
+                 join_fixed=ans.join_fixed, latency_s=round(ans.timings.get("total", 0.0), 4), llm_calls=ans.llm_calls,
                  prompt_tokens=ans.prompt_tokens, new_prompt_tokens=ans.new_prompt_tokens,
                  completion_tokens=ans.completion_tokens, cache_hit=ans.cache_hit,
                  timings={k: round(v, 4) for k, v in ans.timings.items()}, answer=ans.text or "", fill=dict(q.fill))
@@ -615,7 +615,7 @@ def evaluate_answer(db: ReadOnlyDB, q: Question, ans, *, cap: int | None) -> Rec
         if cmp_.reason == "gold_error":
             rec.reason, rec.detail = "gold_error", cmp_.detail
         return rec
-    shown = len(ans.rows.columns) if getattr(ans, "rows", None) is not None and len(ans.rows.columns) else None
+    shown = len(ans.rows.columns) or None
     cmp_ = score(db, q, ans.sql, cap=cap, shown_columns=shown)
     rec.correct, rec.reason, rec.detail = cmp_.correct, cmp_.reason, cmp_.detail
     rec.gold_rows, rec.pred_rows, rec.ordered, rec.capped = cmp_.gold_rows, cmp_.pred_rows, cmp_.ordered, cmp_.capped

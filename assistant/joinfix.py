@@ -20,7 +20,6 @@ database the catalog describes. The rewritten SQL still goes through the guard l
 """
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterable, Mapping
 
 import sqlglot
@@ -48,30 +47,15 @@ class JoinGraph:
         return column.lower() in self.columns.get(table, ())
 
     def path_to_column(self, start: str, column: str) -> list[Edge] | None:
-        """The unique shortest foreign-key path from `start` to a table holding `column`."""
-        frontier: deque[tuple[str, list[Edge]]] = deque([(start, [])])
-        seen = {start}
-        found: list[list[Edge]] = []
-        while frontier:
-            table, path = frontier.popleft()
-            if found and len(path) >= len(found[0]):
-                break
-            if len(path) >= MAX_HOPS:
-                continue
-            for edge in self.edges.get(table, ()):
-                nxt = edge[2]
-                if nxt in seen and not self.has(nxt, column):
-                    continue
-                step = [*path, edge]
-                if self.has(nxt, column):
-                    found.append(step)
-                elif nxt not in seen:
-                    frontier.append((nxt, step))
-            for edge in self.edges.get(table, ()):
-                seen.add(edge[2])
-        if len(found) != 1:
-            return None
-        return found[0]
+        """The foreign-key path from `start` to a table holding `column`, if the shortest is unique
+        (two routes of the same length, e.g. origin and destination airports, are not guessed)."""
+        level: list[tuple[str, list[Edge]]] = [(start, [])]
+        for _ in range(MAX_HOPS):
+            level = [(edge[2], [*path, edge]) for table, path in level for edge in self.edges.get(table, ())]
+            found = [path for table, path in level if self.has(table, column)]
+            if found:
+                return found[0] if len(found) == 1 else None
+        return None
 
 
 def fix_joins(sql: str, dialect: str, graph: JoinGraph) -> str | None:
@@ -115,18 +99,18 @@ def _fix_select(select: exp.Select, graph: JoinGraph) -> bool | None:
     if any(j is not None and (j.side or (j.kind or "").upper() not in ("", "INNER")) for _, _, j in instances):
         return None                                   # outer or cross joins: a rewrite could change meaning
     tables = {alias: table for alias, table, _ in instances}
-    outputs = {e.alias for e in select.expressions if e.alias}
+    outputs = {e.alias.lower() for e in select.expressions if e.alias}
     bridges: dict[tuple[str, str], str] = {}     # (alias, column) -> alias of the table that has it
     changed = False
     for col in _own_columns(select):                # qualify first: a bridge may make names ambiguous
         holders = [a for a, t in tables.items() if graph.has(t, col.name)]
-        if not col.table and len(holders) == 1 and col.name not in outputs:
+        if not col.table and len(holders) == 1 and col.name.lower() not in outputs:
             col.set("table", exp.to_identifier(holders[0]))
     for col in _own_columns(select):
         name, qual = col.name, col.table
         if not qual:
             holders = [a for a, t in tables.items() if graph.has(t, name)]
-            if holders or name in outputs or name.lower() in {o.lower() for o in outputs}:
+            if holders or name.lower() in outputs:
                 continue
             if len(instances) != 1:
                 return None                           # unqualified, nowhere, several tables: ambiguous

@@ -337,11 +337,8 @@ yes yet you zoo ida vez voy ver fue dos uno una eso esa ese
 
 
 def _ref_cols(cols: _Cols, direction: str | None = None) -> str:
-    if direction:
-        ref = _directed_ref(cols, direction)
-        if ref:
-            return ref
-    return " / ".join(cols.airport_refs[:2]) if cols.airport_refs else "airport code columns"
+    return _directed_ref(cols, direction) or (
+        " / ".join(cols.airport_refs[:2]) if cols.airport_refs else "airport code columns")
 
 
 # The word before a place says which end of a trip it is: "vuelos de Monterrey a Cancún", "from MEX",
@@ -366,8 +363,10 @@ def _direction(folded: str, start: int) -> str | None:
     return "to" if m.group("to") else "from"
 
 
-def _directed_ref(cols: _Cols, direction: str) -> str | None:
+def _directed_ref(cols: _Cols, direction: str | None) -> str | None:
     """The airport-code column for that end of a trip ('flights.destination'), found by its name."""
+    if direction is None:
+        return None
     keys = ("dest", "arriv", "to") if direction == "to" else ("orig", "depart", "from")
     for ref in cols.airport_refs:
         column = ref.rsplit(".", 1)[-1].lower()
@@ -380,6 +379,7 @@ def _link_places(q: str, claims: _Claims, cols: _Cols, catalog, fetch: Fetch | N
     """Routes ('MEX-CUN'), typed IATA codes, then place and country words (catalog places and
     countries, airport cities from the database), longest phrase first, accent/case-insensitive."""
     out: list[Hint] = []
+    folded = fold(q)
     ap = _airports(fetch, cols) if (fetch and cols.airport) else None
     if ap:
         for m in ROUTE_RE.finditer(q):
@@ -398,9 +398,8 @@ def _link_places(q: str, claims: _Claims, cols: _Cols, catalog, fetch: Fetch | N
             if claims.free(*m.span()) and _airport_code_ok(m.group(1), ap):
                 c = m.group(1).upper()
                 claims.take(*m.span())
-                direction = _direction(fold(q), m.start())
-                ref = _ref_cols(cols, direction)
-                where = f"{ref} = '{c}'" if direction and _directed_ref(cols, direction) else ref
+                ref = _directed_ref(cols, _direction(folded, m.start()))
+                where = f"{ref} = '{c}'" if ref else _ref_cols(cols)
                 out.append(Hint("airport", m.group(), c, f"'{m.group()}' is airport '{c}' ({where})",
                                 True, m.start()))
     # Phrase dictionary: folded phrase -> (kind, value). Catalog first; DB cities fill the gaps.
@@ -414,7 +413,6 @@ def _link_places(q: str, claims: _Claims, cols: _Cols, catalog, fetch: Fetch | N
     if cols.country_refs or catalog.countries:
         for k, v in catalog.countries.items():
             phrases.setdefault(search_form(k), ("country", v))
-    folded = fold(q)
     for phrase in sorted(phrases, key=len, reverse=True):
         if not phrase:
             continue

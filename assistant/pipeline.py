@@ -8,6 +8,7 @@ one summary call per question).
 """
 from __future__ import annotations
 
+import functools
 import re
 import time
 from collections.abc import Callable
@@ -157,7 +158,7 @@ class Assistant:
         types, fks, pks = self._introspect()
         return prompts.compact_schema(self.catalog, types, fks, self._example_values(types), pks)
 
-    @property
+    @functools.cached_property
     def join_graph(self) -> JoinGraph:
         types, fks, _ = self._introspect()
         return JoinGraph({t: cols.keys() for t, cols in types.items()}, fks)

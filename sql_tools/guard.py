@@ -437,14 +437,16 @@ class _Check:
         unqualified double-quoted name that is no column of any exposed table (hidden ones included,
         so they are still refused) and no alias in the query becomes a string literal. The SQL that
         runs is regenerated with a single-quoted literal, so the database reads what the guard read."""
+        quoted = [c for c in tree.find_all(exp.Column)
+                  if not c.table and isinstance(c.this, exp.Identifier) and c.this.quoted]
+        if not quoted:
+            return                                    # the usual case: nothing to look up
         known = {c.name.lower() for t in self.catalog.exposed_tables.values() for c in t.columns.values()}
         known |= {a.alias.lower() for a in tree.find_all(exp.Alias) if a.alias}
         known |= {i.name.lower() for ta in tree.find_all(exp.TableAlias) for i in ta.args.get("columns") or []}
-        for col in list(tree.find_all(exp.Column)):
-            ident = col.this
-            if (not col.table and isinstance(ident, exp.Identifier) and ident.quoted
-                    and ident.name.lower() not in known):
-                col.replace(exp.Literal.string(ident.name))
+        for col in quoted:
+            if col.this.name.lower() not in known:
+                col.replace(exp.Literal.string(col.this.name))
 
     # ---- 6. qualify ------------------------------------------------------------------------------
 
