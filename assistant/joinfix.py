@@ -12,7 +12,13 @@ so this module rewrites the query instead:
   referenced table only, and only when it is the only shortest path) from the table the model named to
   a table that has the column, join the bridge tables right after it and read the column from the
   last one. A join condition that used the
-  bridged column moves into the bridge's ON, so every ON only names tables joined before it.
+  bridged column moves into the bridge's ON, so every ON only names tables joined before it;
+- *junction*: the mistaken column is half of a join condition with a table that does have it
+  (``tickets t JOIN flights f ON f.flight_id = t.flight_id``): the model joined two tables that meet
+  only through a third (a ticket reaches its flights through its coupons). The unique shortest
+  foreign-key path between them, through at most two tables and ending on the column the condition
+  names, replaces the condition. This one may follow a key from the referenced side (one ticket, its
+  many coupons): that is what "the tickets on this flight" means.
 
 Only inner joins of plain tables are rewritten; anything else is left to the repair call. Nothing
 here knows a table name: the schema (columns and foreign keys) is passed in, so it works on any
@@ -26,6 +32,7 @@ import sqlglot
 from sqlglot import exp
 
 MAX_HOPS = 3
+MAX_JUNCTION_TABLES = 2
 Edge = tuple[str, str, str, str]     # (table, column, other table, other column): table.column = other.column
 
 
@@ -37,11 +44,14 @@ class JoinGraph:
     def __init__(self, columns: Mapping[str, Iterable[str]], foreign_keys: Mapping[str, Mapping[str, str]]):
         self.columns = {t: {c.lower() for c in cols} for t, cols in columns.items()}
         self.edges: dict[str, list[Edge]] = {t: [] for t in self.columns}
+        self.links: dict[str, list[Edge]] = {t: [] for t in self.columns}   # both directions
         for table, fks in foreign_keys.items():
             for col, ref in fks.items():
                 other, _, other_col = ref.partition(".")
                 if table in self.columns and other in self.columns:
                     self.edges[table].append((table, col, other, other_col))
+                    self.links[table].append((table, col, other, other_col))
+                    self.links[other].append((other, other_col, table, col))
 
     def has(self, table: str, column: str) -> bool:
         return column.lower() in self.columns.get(table, ())
@@ -53,6 +63,19 @@ class JoinGraph:
         for _ in range(MAX_HOPS):
             level = [(edge[2], [*path, edge]) for table, path in level for edge in self.edges.get(table, ())]
             found = [path for table, path in level if self.has(table, column)]
+            if found:
+                return found[0] if len(found) == 1 else None
+        return None
+
+    def junction_path(self, start: str, end: str, end_column: str) -> list[Edge] | None:
+        """The unique shortest path of keys from `start` to `end` through one or two other tables, whose
+        last step lands on `end.end_column`; keys are followed in either direction."""
+        level: list[tuple[str, list[Edge]]] = [(start, [])]
+        for _ in range(MAX_JUNCTION_TABLES):
+            level = [(edge[2], [*path, edge]) for table, path in level for edge in self.links.get(table, ())
+                     if edge[2] not in (start, end) and all(edge[2] != e[0] for e in path)]
+            found = [[*path, edge] for table, path in level for edge in self.links.get(table, ())
+                     if edge[2] == end and edge[3].lower() == end_column.lower()]
             if found:
                 return found[0] if len(found) == 1 else None
         return None
@@ -134,6 +157,11 @@ def _fix_select(select: exp.Select, graph: JoinGraph) -> bool | None:
         if key not in bridges:
             bridge = _add_bridge(select, instances, tables, qual, name, graph)
             if bridge is None:
+                if partner in tables and graph.has(tables[partner], name) \
+                        and _add_junction(select, col, qual, partner, tables, graph):
+                    instances = _instances(select)
+                    changed = True
+                    continue
                 return None
             bridges[key] = bridge
             instances = _instances(select)
@@ -174,6 +202,45 @@ def _add_bridge(select: exp.Select, instances, tables: dict[str, str], alias: st
     select.set("joins", joins)
     tables.update({j.this.alias: j.this.name for j in new_joins})
     return prev
+
+
+def _add_junction(select: exp.Select, col: exp.Column, alias: str, partner: str, tables: dict[str, str],
+                  graph: JoinGraph) -> bool:
+    """Replace the condition `partner.c = alias.c` (`alias`'s table has no `c`) by the junction path.
+
+    The condition must sit in the ON of the later of the two tables; the junction tables are joined
+    right before it, so every ON still names only tables joined before it."""
+    joins = list(select.args.get("joins") or [])
+    join = col.find_ancestor(exp.Join)
+    if join is None or join not in joins or join.this.alias_or_name not in (alias, partner):
+        return False
+    later = join.this.alias_or_name
+    earlier = partner if later == alias else alias
+    path = graph.junction_path(tables[alias], tables[partner], col.name)
+    if path is None:
+        return False
+    if later == alias:                                   # walk from the earlier table, the partner
+        path = [(b, bc, a, ac) for a, ac, b, bc in reversed(path)]
+    conjunct = col.parent                                # the EQ, checked by _equated_alias
+    on = join.args["on"]
+    remaining = [c for c in on.flatten() if c is not conjunct] if isinstance(on, exp.And) else []
+    used = set(tables)
+    prev = earlier
+    new_joins = []
+    for _table, c, other, other_col in path[:-1]:
+        name = _fresh_alias(other, used)
+        used.add(name)
+        new_joins.append(exp.Join(this=exp.to_table(other).as_(name),
+                                  on=exp.EQ(this=exp.column(other_col, table=name), expression=exp.column(c, table=prev))))
+        prev = name
+    _table, c, _other, other_col = path[-1]
+    link = exp.EQ(this=exp.column(other_col, table=later), expression=exp.column(c, table=prev))
+    join.set("on", exp.and_(link, *remaining))
+    position = joins.index(join)
+    joins[position:position] = new_joins
+    select.set("joins", joins)
+    tables.update({j.this.alias: j.this.name for j in new_joins})
+    return True
 
 
 def _fresh_alias(table: str, used: set[str]) -> str:

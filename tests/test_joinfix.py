@@ -70,6 +70,19 @@ CASES = [
         "ticket_segments s ON s.ticket_number = t.ticket_number JOIN flights f ON f.flight_id = s.flight_id "
         "WHERE f.destination = 'MAD'",
         id="booking-through-tickets"),
+    pytest.param(  # tickets and flights meet through the coupons: the junction replaces the condition
+        "SELECT COUNT(*) FROM tickets t JOIN flights f ON f.flight_id = t.flight_id "
+        "WHERE f.flight_number = 401 AND t.status = 'issued'",
+        "SELECT COUNT(*) FROM tickets t JOIN ticket_segments s ON s.ticket_number = t.ticket_number "
+        "JOIN flights f ON f.flight_id = s.flight_id WHERE f.flight_number = 401 AND t.status = 'issued'",
+        id="junction-ticket-flight"),
+    pytest.param(  # the table without the column joined second, two junction tables, a condition kept
+        "SELECT f.flight_number, b.record_locator FROM flights f JOIN bookings b ON b.flight_id = f.flight_id "
+        "AND b.channel = 'app' WHERE f.origin = 'MEX'",
+        "SELECT f.flight_number, b.record_locator FROM flights f JOIN ticket_segments s ON s.flight_id = "
+        "f.flight_id JOIN tickets t ON t.ticket_number = s.ticket_number JOIN bookings b ON b.booking_id = "
+        "t.booking_id AND b.channel = 'app' WHERE f.origin = 'MEX'",
+        id="junction-two-tables"),
 ]
 
 
