@@ -363,6 +363,12 @@ def _direction(folded: str, start: int) -> str | None:
     return "to" if m.group("to") else "from"
 
 
+def _strong_from(folded: str, start: int) -> bool:
+    """'desde Madrid', 'from Spain', 'salen de ...': a from-word stronger than a bare 'de'."""
+    return bool(re.search(r"(?:^|\W)(?:desde|from|out of|leaving|salen de|salieron de|departing)"
+                          r"(?:\s+(?:la|el|los|las|the))?\s+$", folded[max(0, start - 24):start]))
+
+
 def _directed_ref(cols: _Cols, direction: str | None) -> str | None:
     """The airport-code column for that end of a trip ('flights.destination'), found by its name."""
     if direction is None:
@@ -373,6 +379,22 @@ def _directed_ref(cols: _Cols, direction: str | None) -> str | None:
         if any(column.startswith(k) for k in keys):
             return ref
     return None
+
+
+def _country_trip(cols: _Cols, direction: str | None, code: str) -> str | None:
+    """'vuelos a España': a trip's end is an airport code, so the country is the airport's. The model
+    otherwise compares flights.destination with 'ES'. Only for a clear direction word ('a', 'to',
+    'desde', 'from'): 'pasajeros de España' more likely means their nationality."""
+    if direction not in ("to", "from_strong") or not cols.airport:
+        return None
+    ref = _directed_ref(cols, "to" if direction == "to" else "from")
+    airport_table, code_col = cols.airport[0], cols.airport[1]
+    country = next((c for c in cols.country_refs if c.split(".")[0] == airport_table), None)
+    if not ref or not country:
+        return None
+    end = "destination" if direction == "to" else "origin"
+    return (f"{end} country '{code}': JOIN {airport_table} ON {airport_table}.{code_col} = {ref} and filter "
+            f"{country} = '{code}'")
 
 
 def _link_places(q: str, claims: _Claims, cols: _Cols, catalog, fetch: Fetch | None) -> list[Hint]:
@@ -423,12 +445,18 @@ def _link_places(q: str, claims: _Claims, cols: _Cols, catalog, fetch: Fetch | N
             kind, value = phrases[phrase]
             text = q[m.start():m.end()]
             claims.take(*m.span())
-            out.append(_place_hint(kind, text, value, cols, m.start(), _direction(folded, m.start())))
+            direction = _direction(folded, m.start())
+            if kind == "country" and direction == "from" and _strong_from(folded, m.start()):
+                direction = "from_strong"
+            out.append(_place_hint(kind, text, value, cols, m.start(), direction))
     return out
 
 
 def _place_hint(kind: str, text: str, value, cols: _Cols, pos: int, direction: str | None = None) -> Hint:
     if kind == "country":
+        trip = _country_trip(cols, direction, value)
+        if trip:
+            return Hint("country", text, value, f"'{text}' = {trip}", True, pos)
         where = ", ".join(f"{c} = '{value}'" for c in cols.country_refs[:3]) or f"country code '{value}'"
         return Hint("country", text, value, f"'{text}' = country '{value}' (ISO2: {where})", True, pos)
     if isinstance(value, tuple):
@@ -652,13 +680,62 @@ def _link_terms(q: str, claims: _Claims, catalog) -> list[Hint]:
         words = search_form(term).split()
         if not words or meaning in seen:
             continue
-        pat = r"(?<![\w])" + r"(?:s|es)?\W+".join(re.escape(w) for w in words) + r"(?:s|es)?(?![\w])"
+        pat = r"(?<![\w])" + r"\W+".join(_inflected(w) for w in words) + r"(?![\w])"
         m = re.search(pat, folded)
         if m and claims.free(*m.span()):
             seen.add(meaning)
+            meaning = _qualified(meaning, folded, m.start(), catalog)
             out.append(Hint("term", q[m.start():m.end()], meaning, f"'{q[m.start():m.end()]}' means {meaning}",
                             True, m.start()))
     return out
+
+
+def _inflected(word: str) -> str:
+    """A pattern for a glossary word and its plural, and for Spanish its feminine ('cancelado' also
+    matches 'canceladas', 'vuelo' 'vuelos')."""
+    if len(word) > 3 and word.endswith("o"):
+        return re.escape(word[:-1]) + "[oa]s?"
+    return re.escape(word) + "(?:s|es)?"
+
+
+_TERM_COLUMN = re.compile(r"^\s*([a-z_][a-z0-9_]*)\s*(=|<>|!=|\bIN\b)", re.IGNORECASE)
+
+
+def _qualified(meaning: str, folded: str, pos: int, catalog) -> str:
+    """A glossary value whose column is unqualified ('cancelado: status = cancelled': flights,
+    bookings and coupons all have a status) takes the table the question names nearest to the word,
+    preferring one before it ('vuelos de hoy cancelados' -> flights.status). Left as it is when the
+    question names no table that has the column."""
+    m = _TERM_COLUMN.match(meaning)
+    if not m:
+        return meaning
+    column = m.group(1).lower()
+    best: tuple[int, str] | None = None
+    for word, table in _table_words(catalog).items():
+        t = catalog.exposed_tables.get(table)
+        if t is None or column not in t.columns:
+            continue
+        pat = r"(?<![\w])" + r"\W+".join(_inflected(w) for w in word.split()) + r"(?![\w])"
+        for hit in re.finditer(pat, folded):
+            distance = pos - hit.end() if hit.end() <= pos else 2 * (hit.start() - pos) + 1   # before wins
+            if best is None or distance < best[0]:
+                best = (distance, table)
+    if best is None:
+        return meaning
+    return f"{best[1]}.{meaning.lstrip()}"
+
+
+def _table_words(catalog) -> dict[str, str]:
+    """Words that name a table: its name, its synonyms and glossary terms whose meaning is the table."""
+    words: dict[str, str] = {}
+    for name, t in catalog.exposed_tables.items():
+        for w in (name.replace("_", " "), *t.synonyms):
+            words.setdefault(search_form(w), name)
+    for term, meaning in catalog.terms.items():
+        if meaning.strip() in catalog.exposed_tables:
+            words.setdefault(search_form(term), meaning.strip())
+    words.pop("", None)
+    return words
 
 
 def _link_dates_first_iso(q: str, claims: _Claims, today: date) -> list[Hint]:

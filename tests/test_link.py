@@ -245,6 +245,18 @@ def test_countries_and_nationalities(db, catalog):
     assert kinds(res) == [("country", "AR"), ("country", "ES")]
 
 
+@pytest.mark.parametrize(("question", "expected"), [
+    ("vuelos con destino a España", "destination country 'ES': JOIN airports ON airports.iata_code = "
+                                    "flights.destination and filter airports.country_code = 'ES'"),
+    ("flights from Spain last week", "origin country 'ES': JOIN airports ON airports.iata_code = "
+                                     "flights.origin and filter airports.country_code = 'ES'"),
+    ("pasajeros de España", "country 'ES' (ISO2: "),   # a bare 'de' may be nationality: not a trip's end
+])
+def test_a_country_at_one_end_of_a_trip_is_its_airports_country(db, catalog, question, expected):
+    h = one(link(question, catalog=catalog, today=TODAY, fetch=db), "country")
+    assert expected in h.line
+
+
 # --- names ----------------------------------------------------------------------------------------------
 
 def test_name_accent_and_case_insensitive_finds_both_twins(db, catalog):
@@ -321,6 +333,14 @@ def test_prompt_lines_are_capped(db, catalog):
     ("How many titanium members flew business?", "ticket_segments.status = 'flown'"),
     ("maletas perdidas de hoy", "baggage.status = 'lost'"),
     ("menores no acompañados en el vuelo", "special_service_requests.code = 'UMNR'"),
+    ("pasajeros en clase business", "ticket_segments.cabin = 'business'"),
+    # an unqualified glossary column takes the table the question names nearest (before first) ...
+    ("vuelos de hoy cancelados", "flights.status = 'cancelled'"),
+    ("¿Cuántas reservas canceladas hubo en marzo?", "bookings.status = 'cancelled'"),  # feminine plural
+    ("cancelled coupons on XA401", "ticket_segments.status = 'cancelled'"),
+    ("boletos reembolsados", "tickets.status = 'refunded'"),
+    # ... and stays unqualified when no table with that column is named
+    ("cuantos pax sin contar cancelados", "status = 'cancelled'"),
 ])
 def test_glossary_words_for_stored_values_become_hints(catalog, question, meaning):
     res = link(question, catalog=catalog, today=TODAY, fetch=None)
