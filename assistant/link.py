@@ -667,26 +667,34 @@ def link(question: str, *, catalog, today: date, fetch: Fetch | None) -> LinkRes
 def _link_terms(q: str, claims: _Claims, catalog) -> list[Hint]:
     """Glossary words that stand for a stored value ('volaron' -> status = 'flown', 'pesos' ->
     currency = 'MXN'): the whole glossary sits in the prompt's static prefix, but a small model heeds a
-    condition far more reliably when it is repeated next to the question. Words that only name a
-    table are left out: they resolve nothing. Plurals match ('perdidas'); spans are not claimed, so a
+    condition far more reliably when it is repeated next to the question. Phrases naming one column
+    ('número de vuelo' -> flights.flight_number) are repeated too: the model otherwise returns the
+    flight's id. Single words naming a column ('nombre') and words that only name a table are left
+    out: too often they mean something else. Plurals match ('perdidas'); spans are not claimed, so a
     passenger called like a word is still found."""
     folded = fold(q)
     out: list[Hint] = []
     seen: set[str] = set()
     for term in sorted(catalog.terms, key=len, reverse=True):
         meaning = catalog.terms[term]
-        if "=" not in meaning and " IN " not in meaning:
-            continue
         words = search_form(term).split()
+        names_column = bool(_COLUMN_ONLY.match(meaning)) and len(words) > 1
+        if "=" not in meaning and " IN " not in meaning and not names_column:
+            continue
         if not words or meaning in seen:
             continue
         pat = r"(?<![\w])" + r"\W+".join(_inflected(w) for w in words) + r"(?![\w])"
         m = re.search(pat, folded)
         if m and claims.free(*m.span()):
             seen.add(meaning)
+            text = q[m.start():m.end()]
+            if names_column:
+                out.append(Hint("term", text, meaning, f"'{text}' is the column {meaning}", True, m.start()))
+                continue
             meaning = _qualified(meaning, folded, m.start(), catalog)
-            out.append(Hint("term", q[m.start():m.end()], meaning, f"'{q[m.start():m.end()]}' means {meaning}",
-                            True, m.start()))
+            if _modifies_another_table(meaning, folded, m.start(), catalog):
+                continue
+            out.append(Hint("term", text, meaning, f"'{text}' means {meaning}", True, m.start()))
     return out
 
 
@@ -698,6 +706,7 @@ def _inflected(word: str) -> str:
     return re.escape(word) + "(?:s|es)?"
 
 
+_COLUMN_ONLY = re.compile(r"^\s*[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*\s*$", re.IGNORECASE)
 _TERM_COLUMN = re.compile(r"^\s*([a-z_][a-z0-9_]*)\s*(=|<>|!=|\bIN\b)", re.IGNORECASE)
 
 
@@ -723,6 +732,24 @@ def _qualified(meaning: str, folded: str, pos: int, catalog) -> str:
     if best is None:
         return meaning
     return f"{best[1]}.{meaning.lstrip()}"
+
+
+def _modifies_another_table(meaning: str, folded: str, pos: int, catalog) -> bool:
+    """'equipaje documentado': the word right before names a table with its own column of that name
+    (baggage.status), so the glossary's value for another table (ticket_segments.status =
+    'checked_in') would mislead. 'pasajeros documentados' keeps it: passengers have no status."""
+    m = re.match(r"^\s*([a-z_][a-z0-9_]*)\.([a-z_][a-z0-9_]*)", meaning, re.IGNORECASE)
+    if not m:
+        return False
+    table, column = m.group(1), m.group(2).lower()
+    before = folded[:pos].rstrip()
+    for word, named in _table_words(catalog).items():
+        if named == table:
+            continue
+        if re.search(r"(?<![\w])" + r"\W+".join(_inflected(w) for w in word.split()) + r"$", before):
+            t = catalog.exposed_tables.get(named)
+            return t is not None and column in t.columns
+    return False
 
 
 def _table_words(catalog) -> dict[str, str]:

@@ -208,3 +208,22 @@ def test_catalog_init_bad_input_one_line_exit_2(args, fragment):
     result = run_cli(*args)
     assert result.exit_code == 2
     assert fragment in result.stderr and result.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("url_fixture", ["schema_sqlite_url", "schema_pg_url"])
+def test_catalog_worked_examples_pass_the_guard_and_run(url_fixture, request):
+    """The worked examples teach the model: each must be SQL the guard accepts for an agent and the
+    database runs, on both engines (a wrong column here would be copied into answers)."""
+    from sql_tools.guard import check_sql
+
+    url = request.getfixturevalue(url_fixture)
+    catalog = load_catalog()
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            for example in catalog.examples:
+                checked = check_sql(example["sql"], catalog=catalog, dialect=dialect_of(url), role="agent")
+                conn.execute(sa.text(checked.sql_out)).fetchall()
+    finally:
+        engine.dispose()
+    assert len(catalog.examples) >= 5

@@ -347,6 +347,21 @@ def test_glossary_words_for_stored_values_become_hints(catalog, question, meanin
     assert ("term", meaning) in kinds(res)
 
 
+def test_phrases_naming_a_column_become_hints(catalog):
+    res = link("kilos por vuelo de hoy: numero de vuelo y total", catalog=catalog, today=TODAY, fetch=None)
+    assert ("term", "flights.flight_number") in kinds(res)
+    res = link("nombre y apellido", catalog=catalog, today=TODAY, fetch=None)   # single words: too vague
+    assert not [k for k in kinds(res) if k[0] == "term"]
+
+
+def test_a_value_word_after_another_tables_noun_is_not_a_hint(catalog):
+    # checked baggage is not a checked-in coupon; checked-in passengers are
+    res = link("kilos de equipaje documentado hoy", catalog=catalog, today=TODAY, fetch=None)
+    assert not [k for k in kinds(res) if k[0] == "term"]
+    res = link("pasajeros documentados hoy en el XA401", catalog=catalog, today=TODAY, fetch=None)
+    assert ("term", "ticket_segments.status = 'checked_in'") in kinds(res)
+
+
 def test_glossary_words_naming_only_a_table_are_not_hints(catalog):
     res = link("¿Cuántas reservas y boletos hay?", catalog=catalog, today=TODAY, fetch=None)
     assert not [k for k in kinds(res) if k[0] == "term"]
