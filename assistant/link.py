@@ -16,6 +16,7 @@ import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date
+from collections.abc import Mapping, Sequence
 from typing import Callable
 
 from assistant.dates import resolve_dates
@@ -32,7 +33,7 @@ FUZZY_MIN = 85
 
 @dataclass(frozen=True)
 class Hint:
-    kind: str          # 'record_locator' | 'ticket_number' | 'flight' | 'date' | 'date_range' | 'airport' | 'route' | 'country' | 'passenger' | 'bag_tag' | 'term'
+    kind: str          # 'record_locator' | 'ticket_number' | 'flight' | 'date' | 'date_range' | 'airport' | 'route' | 'country' | 'passenger' | 'bag_tag' | 'term' | 'value'
     text: str          # the span as typed
     value: object      # resolved stored value(s)
     line: str          # one English line for the prompt
@@ -644,10 +645,12 @@ def _link_names(q: str, claims: _Claims, cols: _Cols, catalog, fetch: Fetch | No
 
 # --------------------------------------------------------------------------------------------------
 
-def link(question: str, *, catalog, today: date, fetch: Fetch | None) -> LinkResult:
+def link(question: str, *, catalog, today: date, fetch: Fetch | None,
+         values: Mapping[tuple[str, str], Sequence[str]] | None = None) -> LinkResult:
     """Find and resolve the values in `question`. With fetch None nothing is checked against the
     database: identifiers get found=False, flights, airports codes and names are skipped (they need
-    the database to tell a code from a word)."""
+    the database to tell a code from a word). `values` are the stored values of small categorical
+    columns ((table, column) -> values), as the caller already read them for the prompt."""
     cols = _columns(catalog)
     claims = _Claims()
     hints: list[Hint] = []
@@ -659,9 +662,52 @@ def link(question: str, *, catalog, today: date, fetch: Fetch | None) -> LinkRes
     hints += _link_dates(question, claims, today)
     hints += _link_places(question, claims, cols, catalog, fetch)
     hints += _link_terms(question, claims, catalog)
+    hints += _link_values(question, claims, catalog, values or {}, hints)
     hints += _link_names(question, claims, cols, catalog, fetch)
     hints.sort(key=lambda h: h.pos)
     return LinkResult(detect_language(question), tuple(hints[:MAX_HINTS]))
+
+
+def _link_values(q: str, claims: _Claims, catalog, values: Mapping[tuple[str, str], Sequence[str]],
+                 found: list[Hint]) -> list[Hint]:
+    """A word of the question that is a stored value of a small categorical column ('titanium
+    members' -> passengers.loyalty_tier = 'titanium', 'booked through the app' -> bookings.channel =
+    'app'). The value list sits in the prompt's schema, but the model drops such a filter unless it
+    is repeated next to the question. Left out: status columns (their words are ordinary verbs,
+    'seats booked'; the glossary covers them), values that are part of a column name ('business'
+    in seats_business: 'business seats' is not a cabin filter), stopwords, one- or two-letter codes,
+    and values another hint already states."""
+    folded = fold(q)
+    said = " ".join(h.line for h in found)
+    name_tokens = {tok for t in catalog.exposed_tables.values() for c in t.columns for tok in c.lower().split("_")}
+    by_value: dict[str, list[tuple[str, str, str]]] = {}
+    for (table, column), vals in values.items():
+        if column.lower() == "status" or column.lower().endswith("_status"):
+            continue
+        for v in vals:
+            key = search_form(v.replace("_", " "))
+            if len(key) < 3 or key in STOPWORDS or key in name_tokens:
+                continue
+            by_value.setdefault(key, []).append((table, column, v))
+    out: list[Hint] = []
+    for key in sorted(by_value, key=len, reverse=True):
+        pat = r"(?<![\w])" + r"\W+".join(re.escape(w) for w in key.split()) + r"s?(?![\w])"
+        m = re.search(pat, folded)
+        if not m or not claims.free(*m.span()):
+            continue
+        places = [(t, c, v) for t, c, v in by_value[key] if f"{t}.{c} = '{v}'" not in said
+                  and f"{c} = '{v}'" not in said]
+        if not places:
+            continue
+        if len(places) > 1:                       # 'MXN' of bookings or of tickets: the one the question names
+            table = _nearest_table(folded, m.start(), catalog, {t for t, _, _ in places})
+            places = [p for p in places if p[0] == table] or places
+        claims.take(*m.span())
+        text = q[m.start():m.end()]
+        where = " or ".join(f"{t}.{c}" for t, c, _ in places)
+        out.append(Hint("value", text, places[0][2], f"'{text}' is a stored value of {where} ('{places[0][2]}')",
+                        True, m.start()))
+    return out
 
 
 def _link_terms(q: str, claims: _Claims, catalog) -> list[Hint]:
@@ -719,19 +765,23 @@ def _qualified(meaning: str, folded: str, pos: int, catalog) -> str:
     if not m:
         return meaning
     column = m.group(1).lower()
+    candidates = {name for name, t in catalog.exposed_tables.items() if column in t.columns}
+    table = _nearest_table(folded, pos, catalog, candidates)
+    return f"{table}.{meaning.lstrip()}" if table else meaning
+
+
+def _nearest_table(folded: str, pos: int, catalog, candidates: set[str]) -> str | None:
+    """Of `candidates`, the table the question names nearest to `pos` (a word before it wins a tie)."""
     best: tuple[int, str] | None = None
     for word, table in _table_words(catalog).items():
-        t = catalog.exposed_tables.get(table)
-        if t is None or column not in t.columns:
+        if table not in candidates:
             continue
         pat = r"(?<![\w])" + r"\W+".join(_inflected(w) for w in word.split()) + r"(?![\w])"
         for hit in re.finditer(pat, folded):
             distance = pos - hit.end() if hit.end() <= pos else 2 * (hit.start() - pos) + 1   # before wins
             if best is None or distance < best[0]:
                 best = (distance, table)
-    if best is None:
-        return meaning
-    return f"{best[1]}.{meaning.lstrip()}"
+    return best[1] if best else None
 
 
 def _modifies_another_table(meaning: str, folded: str, pos: int, catalog) -> bool:

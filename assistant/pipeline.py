@@ -156,7 +156,12 @@ class Assistant:
 
     def _schema_text(self) -> str:
         types, fks, pks = self._introspect()
-        return prompts.compact_schema(self.catalog, types, fks, self._example_values(types), pks)
+        return prompts.compact_schema(self.catalog, types, fks, self.stored_values, pks)
+
+    @functools.cached_property
+    def stored_values(self) -> dict[tuple[str, str], list[str]]:
+        """The values of small categorical columns: in the prompt's schema, and matched by the linker."""
+        return self._example_values(self._introspect()[0])
 
     @functools.cached_property
     def join_graph(self) -> JoinGraph:
@@ -210,7 +215,8 @@ class Assistant:
                 return self._refuse(ans, refusal)
             stage("link")
             t = time.perf_counter()
-            linked = link(question, catalog=self.catalog, today=self.settings.today, fetch=self.fetch)
+            linked = link(question, catalog=self.catalog, today=self.settings.today, fetch=self.fetch,
+                          values=self.stored_values)
             ans.timings["link"] = time.perf_counter() - t
             ans.lang = linked.lang
             ans.hints = linked.prompt_lines()

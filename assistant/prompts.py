@@ -120,10 +120,25 @@ def static_prefix(catalog: Catalog, dialect: str, schema_text: str) -> str:
     parts.append(f"Database: {DIALECT_RULES[dialect]}\n{catalog.notes.en}".rstrip())
     parts.append(schema_text)
     if catalog.terms:
-        parts.append("Glossary (words staff use): " + "; ".join(f"{k} = {v}" for k, v in catalog.terms.items()))
+        parts.append("Glossary (words staff use): " + glossary_text(catalog.terms))
     if catalog.examples:
         parts.append("Examples:\n" + "\n\n".join(_example(e) for e in catalog.examples))
     return "\n\n".join(parts)
+
+
+def glossary_text(terms: Mapping[str, str]) -> str:
+    """The glossary with one entry per meaning ('localizador / PNR / record locator =
+    bookings.record_locator'), spelling variants without accents dropped. The catalog lists every
+    form staff type so the linker finds them; the model needs each meaning once, and the prefix must
+    fit the context window with room for the question."""
+    from assistant.lang import search_form
+
+    by_meaning: dict[str, list[str]] = {}
+    for term, meaning in terms.items():
+        forms = by_meaning.setdefault(meaning, [])
+        if search_form(term) not in {search_form(f) for f in forms}:
+            forms.append(term)
+    return "; ".join(f"{' / '.join(forms)} = {meaning}" for meaning, forms in by_meaning.items())
 
 
 def question_message(question: str, *, today: date, hints: Sequence[str], context: Sequence[str],

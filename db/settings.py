@@ -84,7 +84,7 @@ class Settings:
     summaries: str = "off"
     model: str = "qwen2.5-coder-1.5b"
     chat_format: str = ""
-    n_ctx: int = 4096
+    n_ctx: int = 6144
     n_threads: int = 2
     openai_base_url: str = ""
     openai_model: str = ""

@@ -365,3 +365,33 @@ def test_a_value_word_after_another_tables_noun_is_not_a_hint(catalog):
 def test_glossary_words_naming_only_a_table_are_not_hints(catalog):
     res = link("¿Cuántas reservas y boletos hay?", catalog=catalog, today=TODAY, fetch=None)
     assert not [k for k in kinds(res) if k[0] == "term"]
+
+
+VALUES = {("passengers", "loyalty_tier"): ["classic", "gold", "platinum", "titanium"],
+          ("bookings", "channel"): ["airport", "app", "call_center", "travel_agency", "web"],
+          ("bookings", "currency"): ["EUR", "MXN", "USD"], ("tickets", "currency"): ["EUR", "MXN", "USD"],
+          ("ticket_segments", "cabin"): ["business", "economy", "premium"],
+          ("ticket_segments", "status"): ["booked", "cancelled", "flown"],
+          ("passengers", "gender"): ["F", "M", "X"]}
+
+
+@pytest.mark.parametrize(("question", "line"), [
+    ("How many titanium members flew in 2026?", "'titanium' is a stored value of passengers.loyalty_tier ('titanium')"),
+    ("reservas hechas por travel agency ayer", "'travel agency' is a stored value of bookings.channel ('travel_agency')"),
+    ("average booking total in MXN", "'MXN' is a stored value of bookings.currency ('MXN')"),   # the table named
+    ("tickets issued in USD", "'USD' is a stored value of tickets.currency ('USD')"),
+    ("cuánto suman en EUR", "'EUR' is a stored value of bookings.currency or tickets.currency ('EUR')"),
+])
+def test_stored_values_of_small_columns_become_hints(catalog, question, line):
+    res = link(question, catalog=catalog, today=TODAY, fetch=None, values=VALUES)
+    assert line in res.prompt_lines()
+
+
+@pytest.mark.parametrize("question", [
+    "How many seats are booked on the flight?",        # status words read as verbs: never value hints
+    "aviones con más de 20 asientos en business",      # 'business' is part of seats_business
+    "¿Cuántos pasajeros hay?",                         # one-letter codes (gender) are not words
+])
+def test_words_that_are_not_filters_give_no_value_hint(catalog, question):
+    res = link(question, catalog=catalog, today=TODAY, fetch=None, values=VALUES)
+    assert not [h for h in res.hints if h.kind == "value"]

@@ -247,3 +247,13 @@ def test_prompt_knows_no_database_but_the_catalog(settings):
     full = static_prefix(catalog, "sqlite", "")
     assert "XA401" in full and "Examples:" in full
 
+
+
+def test_glossary_in_the_prefix_lists_each_meaning_once():
+    from assistant.prompts import glossary_text
+
+    text = glossary_text({"localizador": "bookings.record_locator", "PNR": "bookings.record_locator",
+                          "reservación": "bookings", "reservacion": "bookings", "no show": "s.status = 'no_show'",
+                          "no-show": "s.status = 'no_show'"})
+    assert text == ("localizador / PNR = bookings.record_locator; reservación = bookings; "
+                    "no show = s.status = 'no_show'")
