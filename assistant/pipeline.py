@@ -27,6 +27,7 @@ from assistant.lang import detect_language
 from assistant.link import link
 from assistant.memory import Memory
 from assistant.reshape import grouping_columns_first
+from assistant.valuefix import repoint_values
 from db.catalog import Catalog, load_catalog
 from db.engines import dialect_of, make_engine
 from db.settings import Settings
@@ -157,6 +158,14 @@ class Assistant:
     def _schema_text(self) -> str:
         types, fks, pks = self._introspect()
         return prompts.compact_schema(self.catalog, types, fks, self.stored_values, pks)
+
+    @functools.cached_property
+    def text_columns(self) -> dict[str, list[str]]:
+        """Non-personal text columns per table: where a misplaced value may be looked up."""
+        types = self._introspect()[0]
+        return {t.name: [c.name for c in t.columns.values() if not c.pii and any(
+                    k in types.get(t.name, {}).get(c.name, "") for k in ("TEXT", "CHAR"))]
+                for t in self.catalog.exposed_tables.values()}
 
     @functools.cached_property
     def stored_values(self) -> dict[tuple[str, str], list[str]]:
@@ -290,6 +299,7 @@ class Assistant:
                 self._refuse(ans, Refusal("model"))
                 return
             run_sql = grouping_columns_first(sql, self.dialect) or sql
+            run_sql = repoint_values(run_sql, self.dialect, self.join_graph, self.text_columns, self.fetch) or run_sql
             error = self._execute(ans, run_sql, question, stage)
             if error is not None and error.code == "unknown_column":
                 fixed = fix_joins(run_sql, self.dialect, self.join_graph)

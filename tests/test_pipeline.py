@@ -27,6 +27,18 @@ def settings(demo_db, tmp_path):
                     summaries="model")
 
 
+@pytest.fixture
+def demo_pg_settings(pg_url, tmp_path):
+    """The demo seeded into a fresh PostgreSQL database with the read-only logins the assistant uses."""
+    from db.catalog import load_catalog
+    from db.roles import grant_readonly
+    from seed_data.loaders import seed_database
+
+    seed_database(pg_url, passengers=300, progress=False)
+    grant_readonly(pg_url, load_catalog(), 3000)
+    return Settings(database_url=pg_url, app_url=f"sqlite:///{tmp_path / 'app.sqlite'}")
+
+
 def make(settings, responses, role="agent") -> tuple[Assistant, RecordingChat]:
     chat = RecordingChat(responses)
     return Assistant(settings, chat_model=chat, role=role, user="tester"), chat
@@ -83,6 +95,22 @@ def test_a_skipped_bridge_table_is_joined_without_a_second_call(settings, demo_d
     assert int(ans.rows.iloc[0, 0]) == gold > 0
     assert "tickets" in ans.sql and ans.to_dict()["join_fixed"] is True
     assert audit_verdicts(settings) == ["rejected", "accepted"]   # both attempts are on record
+
+
+def test_a_country_code_against_an_airport_column_is_answered_through_airports(settings, demo_db):
+    a, chat = make(settings, ["SELECT COUNT(*) FROM flights f WHERE f.destination = 'ES'"])
+    ans = a.ask("¿Cuántos vuelos van a España?")
+    gold = scalar(demo_db, "SELECT COUNT(*) FROM flights f JOIN airports a ON a.iata_code = f.destination "
+                           "WHERE a.country_code = 'ES'")
+    assert ans.error is None and ans.llm_calls == 1
+    assert int(ans.rows.iloc[0, 0]) == gold > 0 and "country_code" in ans.sql
+
+
+@pytest.mark.postgres
+def test_a_country_code_is_re_pointed_on_postgresql_through_the_reader_login(demo_pg_settings):
+    a, chat = make(demo_pg_settings, ["SELECT COUNT(*) FROM flights f WHERE f.destination = 'ES'"])
+    ans = a.ask("How many flights go to Spain?")
+    assert ans.error is None and int(ans.rows.iloc[0, 0]) > 0 and "country_code" in ans.sql
 
 
 def test_an_unfixable_column_still_gets_the_repair_call(settings):

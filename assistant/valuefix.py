@@ -1,0 +1,75 @@
+"""Deterministic repair of a value compared with the wrong column of a reference table.
+
+A foreign-key column holds the referenced table's key: `flights.destination` holds airport codes. A
+small model asked about "flights to Spain" writes `f.destination = 'ES'`, a country code, and gets an
+empty answer that looks like a real one. When the literal is no key of the referenced table but is
+the value of exactly one other (non-personal, text) column there, the comparison is rewritten to
+say what the model meant: `f.destination IN (SELECT iata_code FROM airports WHERE country_code = 'ES')`.
+
+Nothing here knows a table: the foreign keys and column types come from the database, the values
+are checked with the caller's read-only `fetch` (indexed key lookups; reference tables are small).
+A literal that is a key, or matches no column, or several, is left alone. The rewritten SQL still
+goes through the guard.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+import sqlglot
+from sqlglot import exp
+
+from assistant.joinfix import JoinGraph
+
+Fetch = Callable[[str, dict], list[tuple]]
+
+
+def repoint_values(sql: str, dialect: str, graph: JoinGraph, text_columns: Mapping[str, Sequence[str]],
+                   fetch: Fetch) -> str | None:
+    """`sql` with such comparisons rewritten, or None when there is nothing to rewrite."""
+    try:
+        tree = sqlglot.parse_one(sql, read=dialect)
+    except sqlglot.errors.ParseError:
+        return None
+    changed = False
+    for eq in list(tree.find_all(exp.EQ)):
+        col, lit = eq.this, eq.expression
+        if isinstance(lit, exp.Column) and isinstance(col, exp.Literal):
+            col, lit = lit, col
+        if not (isinstance(col, exp.Column) and isinstance(lit, exp.Literal) and lit.is_string):
+            continue
+        table = _table_of(col, eq.find_ancestor(exp.Select), graph)
+        ref = next(((r, rk) for t, c, r, rk in graph.edges.get(table or "", ()) if c.lower() == col.name.lower()),
+                   None)
+        if ref is None:
+            continue
+        ref_table, ref_key = ref
+        value = lit.this
+        if _exists(fetch, ref_table, ref_key, value):
+            continue
+        matches = [c for c in text_columns.get(ref_table, ()) if c != ref_key and _exists(fetch, ref_table, c, value)]
+        if len(matches) != 1:
+            continue
+        sub = exp.select(exp.column(ref_key)).from_(ref_table).where(
+            exp.EQ(this=exp.column(matches[0]), expression=exp.Literal.string(value)))
+        eq.replace(exp.In(this=col.copy(), query=exp.Subquery(this=sub)))
+        changed = True
+    return tree.sql(dialect=dialect) if changed else None
+
+
+def _table_of(col: exp.Column, select: exp.Select | None, graph: JoinGraph) -> str | None:
+    """The table a column reads from: its alias's table, or the one table of the SELECT that has it."""
+    if select is None:
+        return None
+    tables = {t.alias_or_name: t.name for t in select.find_all(exp.Table)
+              if t.find_ancestor(exp.Select) is select}
+    if col.table:
+        return tables.get(col.table)
+    holders = [t for t in tables.values() if graph.has(t, col.name)]
+    return holders[0] if len(holders) == 1 else None
+
+
+def _exists(fetch: Fetch, table: str, column: str, value: str) -> bool:
+    try:
+        return bool(fetch(f'SELECT 1 FROM "{table}" WHERE "{column}" = :v LIMIT 1', {"v": value}))
+    except Exception:                       # a column the reader may not see, a type mismatch: no evidence
+        return False
