@@ -85,7 +85,7 @@ def fix_joins(sql: str, dialect: str, graph: JoinGraph) -> str | None:
     """`sql` with misplaced columns re-pointed or bridged, or None when there is nothing this can fix."""
     try:
         tree = sqlglot.parse_one(sql, read=dialect)
-    except sqlglot.errors.ParseError:
+    except sqlglot.errors.SqlglotError:          # ParseError, or TokenError for an unterminated string
         return None
     changed = False
     for select in list(tree.find_all(exp.Select)):

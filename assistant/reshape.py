@@ -15,7 +15,7 @@ def grouping_columns_first(sql: str, dialect: str) -> str | None:
     """The query with its grouping columns moved to the front, or None when nothing moves."""
     try:
         tree = sqlglot.parse_one(sql, read=dialect)
-    except sqlglot.errors.ParseError:
+    except sqlglot.errors.SqlglotError:          # ParseError, or TokenError for an unterminated string
         return None
     if not isinstance(tree, exp.Select) or not tree.args.get("group"):
         return None

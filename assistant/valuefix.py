@@ -28,7 +28,7 @@ def repoint_values(sql: str, dialect: str, graph: JoinGraph, text_columns: Mappi
     """`sql` with such comparisons rewritten, or None when there is nothing to rewrite."""
     try:
         tree = sqlglot.parse_one(sql, read=dialect)
-    except sqlglot.errors.ParseError:
+    except sqlglot.errors.SqlglotError:          # ParseError, or TokenError for an unterminated string
         return None
     changed = False
     for eq in list(tree.find_all(exp.EQ)):

@@ -113,6 +113,13 @@ def test_a_country_code_is_re_pointed_on_postgresql_through_the_reader_login(dem
     assert ans.error is None and int(ans.rows.iloc[0, 0]) > 0 and "country_code" in ans.sql
 
 
+def test_an_unterminated_string_from_the_model_gets_the_repair_call(settings, demo_db):
+    a, chat = make(settings, ["SELECT code, COUNT(*) FROM special_service_requests WHERE code IN ('BLND', '",
+                              "SELECT code, COUNT(*) FROM special_service_requests GROUP BY code"])
+    ans = a.ask("¿Cuántas solicitudes de servicio especial hay por código?")
+    assert ans.error is None and ans.row_count > 0 and "failed" in chat.user_messages[1]
+
+
 def test_an_unfixable_column_still_gets_the_repair_call(settings):
     a, chat = make(settings, ["SELECT p.nope FROM passengers p", "SELECT COUNT(*) FROM passengers"])
     ans = a.ask("How many passengers are there?")
