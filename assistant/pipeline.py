@@ -26,7 +26,7 @@ from assistant.joinfix import JoinGraph, fix_joins
 from assistant.lang import detect_language
 from assistant.link import link
 from assistant.memory import Memory
-from assistant.reshape import grouping_columns_first
+from assistant.reshape import distinct_entity_list, grouping_columns_first
 from assistant.valuefix import repoint_values
 from db.catalog import Catalog, load_catalog
 from db.engines import dialect_of, make_engine
@@ -158,6 +158,21 @@ class Assistant:
     def _schema_text(self) -> str:
         types, fks, pks = self._introspect()
         return prompts.compact_schema(self.catalog, types, fks, self.stored_values, pks)
+
+    def _reshape(self, sql: str) -> str:
+        """The deterministic rewrites of a model query (none changes a value it reads): grouping
+        columns first, a misplaced reference value re-pointed, an entity list read through joins
+        made DISTINCT."""
+        sql = grouping_columns_first(sql, self.dialect) or sql
+        sql = repoint_values(sql, self.dialect, self.join_graph, self.text_columns, self.fetch) or sql
+        return distinct_entity_list(sql, self.dialect, self.entity_keys) or sql
+
+    @functools.cached_property
+    def entity_keys(self) -> dict[str, list[str]]:
+        """Columns that identify a row: primary keys and the catalog's lookup keys (record_locator)."""
+        pks = self._introspect()[2]
+        return {t.name: [*pks.get(t.name, ()), *(c.name for c in t.columns.values() if c.lookup_key)]
+                for t in self.catalog.exposed_tables.values()}
 
     @functools.cached_property
     def text_columns(self) -> dict[str, list[str]]:
@@ -298,12 +313,11 @@ class Assistant:
             if sql.strip().upper().startswith(REFUSE_MARK):
                 self._refuse(ans, Refusal("model"))
                 return
-            run_sql = grouping_columns_first(sql, self.dialect) or sql
-            run_sql = repoint_values(run_sql, self.dialect, self.join_graph, self.text_columns, self.fetch) or run_sql
+            run_sql = self._reshape(sql)
             error = self._execute(ans, run_sql, question, stage)
             if error is not None and error.code == "unknown_column":
                 fixed = fix_joins(run_sql, self.dialect, self.join_graph)
-                if fixed and self._execute(ans, fixed, question, stage) is None:
+                if fixed and self._execute(ans, self._reshape(fixed), question, stage) is None:
                     ans.join_fixed = True
                     return
             if error is None:

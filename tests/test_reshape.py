@@ -1,4 +1,5 @@
-"""Grouping columns first: same rows and values, the key column in front."""
+"""Reshaping model SQL: grouping columns first (same rows and values, the key in front); entity lists
+read through joins made DISTINCT (the same entities, each once)."""
 from __future__ import annotations
 
 import sqlite3
@@ -6,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from assistant.reshape import grouping_columns_first
+from assistant.reshape import distinct_entity_list, grouping_columns_first
 
 
 @pytest.fixture(scope="module")
@@ -48,3 +49,30 @@ def test_keys_move_to_the_front_and_rows_stay_the_same(demo_db, sql, expected):
 ])
 def test_left_alone(sql):
     assert grouping_columns_first(sql, "sqlite") is None
+
+
+KEYS = {"bookings": ["booking_id", "record_locator"], "airports": ["iata_code"], "passengers": ["passenger_id"]}
+
+
+def test_an_entity_list_through_fanning_out_joins_is_made_distinct(demo_db):
+    sql = ("SELECT b.record_locator FROM bookings b JOIN tickets t ON t.booking_id = b.booking_id "
+           "JOIN ticket_segments s ON s.ticket_number = t.ticket_number JOIN flights f ON f.flight_id = s.flight_id "
+           "WHERE f.destination = 'MAD'")
+    fixed = distinct_entity_list(sql, "sqlite", KEYS)
+    assert fixed.startswith("SELECT DISTINCT")
+    listed = rows(demo_db, sql)
+    assert len(listed) > len(set(listed)) and sorted(rows(demo_db, fixed)) == sorted(set(listed))
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT p.first_name, p.last_name FROM passengers p JOIN tickets t ON t.passenger_id = p.passenger_id",  # no key
+    "SELECT b.record_locator, t.ticket_number FROM bookings b JOIN tickets t ON t.booking_id = b.booking_id",
+    "SELECT b.record_locator FROM bookings b",                                                              # no join
+    "SELECT b.record_locator FROM bookings b JOIN tickets t ON t.booking_id = b.booking_id ORDER BY t.fare_amount",
+    "SELECT b.record_locator, COUNT(*) FROM bookings b JOIN tickets t ON t.booking_id = b.booking_id "
+    "GROUP BY b.record_locator",
+    "SELECT DISTINCT b.record_locator FROM bookings b JOIN tickets t ON t.booking_id = b.booking_id",
+    "SELECT 'unterminated",
+])
+def test_other_queries_keep_their_duplicates(sql):
+    assert distinct_entity_list(sql, "sqlite", KEYS) is None
