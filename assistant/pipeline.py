@@ -27,7 +27,7 @@ from assistant.lang import detect_language
 from assistant.link import link
 from assistant.memory import Memory
 from assistant.reshape import distinct_entity_list, grouping_columns_first
-from assistant.valuefix import repoint_values
+from assistant.valuefix import move_values_to_their_table, repoint_values
 from db.catalog import Catalog, load_catalog
 from db.engines import dialect_of, make_engine
 from db.settings import Settings
@@ -161,10 +161,11 @@ class Assistant:
 
     def _reshape(self, sql: str) -> str:
         """The deterministic rewrites of a model query (none changes a value it reads): grouping
-        columns first, a misplaced reference value re-pointed, an entity list read through joins
-        made DISTINCT."""
+        columns first, a misplaced reference value re-pointed, a value read from the one table of the
+        query whose column holds it, an entity list read through joins made DISTINCT."""
         sql = grouping_columns_first(sql, self.dialect) or sql
         sql = repoint_values(sql, self.dialect, self.join_graph, self.text_columns, self.fetch) or sql
+        sql = move_values_to_their_table(sql, self.dialect, self.stored_values, self.fetch) or sql
         return distinct_entity_list(sql, self.dialect, self.entity_keys) or sql
 
     @functools.cached_property

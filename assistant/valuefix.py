@@ -73,3 +73,40 @@ def _exists(fetch: Fetch, table: str, column: str, value: str) -> bool:
         return bool(fetch(f'SELECT 1 FROM "{table}" WHERE "{column}" = :v LIMIT 1', {"v": value}))
     except Exception:                       # a column the reader may not see, a type mismatch: no evidence
         return False
+
+
+def move_values_to_their_table(sql: str, dialect: str, values: Mapping[tuple[str, str], Sequence[str]],
+                               fetch: Fetch) -> str | None:
+    """`t.status = 'flown'` where tickets.status never holds 'flown' but ticket_segments.status, also
+    in the query, does: read the column from that table (`s.status = 'flown'`).
+
+    Several tables share column names (status, currency) and a small model picks the wrong alias.
+    `values` are the known values of small categorical columns (a sample, so absence is confirmed with
+    `fetch` before anything moves); the value must belong to exactly one other table of the query."""
+    try:
+        tree = sqlglot.parse_one(sql, read=dialect)
+    except sqlglot.errors.SqlglotError:
+        return None
+    changed = False
+    for eq in list(tree.find_all(exp.EQ)):
+        col, lit = eq.this, eq.expression
+        if isinstance(lit, exp.Column) and isinstance(col, exp.Literal):
+            col, lit = lit, col
+        if not (isinstance(col, exp.Column) and col.table and isinstance(lit, exp.Literal) and lit.is_string):
+            continue
+        select = eq.find_ancestor(exp.Select)
+        if select is None:
+            continue
+        tables = {t.alias_or_name: t.name for t in select.find_all(exp.Table) if t.find_ancestor(exp.Select) is select}
+        here = tables.get(col.table)
+        name, value = col.name.lower(), lit.this
+        known = {c.lower(): v for (t, c), v in values.items() if t == here}.get(name)
+        if here is None or known is None or value in known:
+            continue
+        others = [alias for alias, t in tables.items() if alias != col.table
+                  and value in {c.lower(): v for (tt, c), v in values.items() if tt == t}.get(name, ())]
+        if len(others) != 1 or _exists(fetch, here, col.name, value):
+            continue
+        col.set("table", exp.to_identifier(others[0]))
+        changed = True
+    return tree.sql(dialect=dialect) if changed else None

@@ -1,5 +1,6 @@
-"""A value compared with the wrong column of a reference table ('ES' against flights.destination, an
-airport code) is re-pointed through the referenced table, checked on a real seeded database."""
+"""Misplaced values in model SQL, checked on a real seeded database: a country code against an airport
+column is re-pointed through airports; a status value on a table that never holds it moves to the one
+table of the query that does."""
 from __future__ import annotations
 
 import sqlite3
@@ -59,3 +60,39 @@ def test_a_country_code_against_an_airport_column_is_re_pointed(graph, db, model
 ])
 def test_what_is_not_a_misplaced_value_is_left_alone(graph, db, sql):
     assert repoint_values(sql, "sqlite", graph, TEXT, fetch_of(db)) is None
+
+
+STORED = {("tickets", "status"): ["exchanged", "open", "refunded", "used", "void"],
+          ("ticket_segments", "status"): ["boarded", "booked", "cancelled", "checked_in", "flown", "no_show"],
+          ("flights", "status"): ["arrived", "cancelled", "delayed", "scheduled"]}
+
+
+def test_a_value_is_read_from_the_one_table_of_the_query_that_holds_it(db):
+    from assistant.valuefix import move_values_to_their_table
+
+    model_sql = ("SELECT COUNT(DISTINCT t.passenger_id) FROM tickets t JOIN ticket_segments s ON s.ticket_number = "
+                 "t.ticket_number JOIN flights f ON f.flight_id = s.flight_id WHERE f.origin = 'MEX' AND t.status = 'flown'")
+    fixed = move_values_to_their_table(model_sql, "sqlite", STORED, fetch_of(db))
+    assert fixed is not None and "s.status = 'flown'" in fixed
+    assert db.execute(model_sql).fetchall() == [(0,)]
+    assert db.execute(fixed).fetchall() == db.execute(model_sql.replace("t.status", "s.status")).fetchall() != [(0,)]
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT COUNT(*) FROM ticket_segments s JOIN flights f ON f.flight_id = s.flight_id WHERE f.status = 'cancelled'",
+    "SELECT COUNT(*) FROM tickets t WHERE t.status = 'flown'",                # no other table of the query has it
+    "SELECT COUNT(*) FROM ticket_segments s JOIN flights f ON f.flight_id = s.flight_id WHERE f.status = 'nope'",
+])
+def test_values_that_belong_where_they_are_or_nowhere_stay(db, sql):
+    from assistant.valuefix import move_values_to_their_table
+
+    assert move_values_to_their_table(sql, "sqlite", STORED, fetch_of(db)) is None
+
+
+def test_a_sampled_value_list_is_not_trusted_alone(db):
+    # 'cancelled' is a real flights.status although the (sampled) list lacks it: the lookup keeps it there
+    from assistant.valuefix import move_values_to_their_table
+
+    sampled = {**STORED, ("flights", "status"): ["arrived", "scheduled"]}
+    sql = "SELECT COUNT(*) FROM ticket_segments s JOIN flights f ON f.flight_id = s.flight_id WHERE f.status = 'cancelled'"
+    assert move_values_to_their_table(sql, "sqlite", sampled, fetch_of(db)) is None
