@@ -109,6 +109,11 @@ def _instances(select: exp.Select) -> list[tuple[str, str, exp.Join | None]] | N
     return out
 
 
+def query_tables(select: exp.Select) -> dict[str, str]:
+    """alias -> table for the tables this SELECT reads itself (not those of a nested one)."""
+    return {t.alias_or_name: t.name for t in select.find_all(exp.Table) if t.find_ancestor(exp.Select) is select}
+
+
 def _own_columns(select: exp.Select) -> list[exp.Column]:
     """Columns that belong to this SELECT, not to a nested one."""
     return [c for c in select.find_all(exp.Column) if c.find_ancestor(exp.Select) is select]

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from collections.abc import Mapping, Sequence
 from typing import Callable
 
 from assistant.dates import resolve_dates
@@ -346,7 +346,8 @@ def _ref_cols(cols: _Cols, direction: str | None = None) -> str:
 # "sale mañana a Los Cabos", "out of Guadalajara". Spanish "de" after a noun that owns the place
 # ("aeropuerto de Cancún", "ciudad de ...") says nothing, so those nouns cancel it.
 _TO_WORDS = r"a|al|hacia|para|to|into|towards|destino|destination|llegan a|llegaron a|arriving in|arriving at"
-_FROM_WORDS = r"de|del|desde|from|out of|leaving|salen de|salieron de|departing"
+_STRONG_FROM_WORDS = r"desde|from|out of|leaving|salen de|salieron de|departing"   # more than a bare 'de'
+_FROM_WORDS = rf"de|del|{_STRONG_FROM_WORDS}"
 _DIRECTION_RE = re.compile(rf"(?:^|\W)(?P<to>{_TO_WORDS})(?:\s+(?:la|el|los|las|the))?\s+$|"
                            rf"(?:^|\W)(?P<from>{_FROM_WORDS})(?:\s+(?:la|el|los|las|the))?\s+$")
 _OWNER_BEFORE_DE = re.compile(r"(?:aeropuerto|aeropuertos|ciudad|estado|zona|hora|horario)\s+(?:de|del)\s+"
@@ -366,8 +367,8 @@ def _direction(folded: str, start: int) -> str | None:
 
 def _strong_from(folded: str, start: int) -> bool:
     """'desde Madrid', 'from Spain', 'salen de ...': a from-word stronger than a bare 'de'."""
-    return bool(re.search(r"(?:^|\W)(?:desde|from|out of|leaving|salen de|salieron de|departing)"
-                          r"(?:\s+(?:la|el|los|las|the))?\s+$", folded[max(0, start - 24):start]))
+    return bool(re.search(rf"(?:^|\W)(?:{_STRONG_FROM_WORDS})(?:\s+(?:la|el|los|las|the))?\s+$",
+                          folded[max(0, start - 24):start]))
 
 
 def _directed_ref(cols: _Cols, direction: str | None) -> str | None:
@@ -700,7 +701,7 @@ def _link_values(q: str, claims: _Claims, catalog, values: Mapping[tuple[str, st
         if not places:
             continue
         if len(places) > 1:                       # 'MXN' of bookings or of tickets: the one the question names
-            table = _nearest_table(folded, m.start(), catalog, {t for t, _, _ in places})
+            table = _nearest_table(folded, m.start(), _table_words(catalog), {t for t, _, _ in places})
             places = [p for p in places if p[0] == table] or places
         claims.take(*m.span())
         text = q[m.start():m.end()]
@@ -719,6 +720,7 @@ def _link_terms(q: str, claims: _Claims, catalog) -> list[Hint]:
     out: too often they mean something else. Plurals match ('perdidas'); spans are not claimed, so a
     passenger called like a word is still found."""
     folded = fold(q)
+    table_words = _table_words(catalog)
     out: list[Hint] = []
     seen: set[str] = set()
     for term in sorted(catalog.terms, key=len, reverse=True):
@@ -729,19 +731,23 @@ def _link_terms(q: str, claims: _Claims, catalog) -> list[Hint]:
             continue
         if not words or meaning in seen:
             continue
-        pat = r"(?<![\w])" + r"\W+".join(_inflected(w) for w in words) + r"(?![\w])"
-        m = re.search(pat, folded)
+        m = re.search(_phrase(" ".join(words)), folded)
         if m and claims.free(*m.span()):
             seen.add(meaning)
             text = q[m.start():m.end()]
             if names_column:
                 out.append(Hint("term", text, meaning, f"'{text}' is the column {meaning}", True, m.start()))
                 continue
-            meaning = _qualified(meaning, folded, m.start(), catalog)
-            if _modifies_another_table(meaning, folded, m.start(), catalog):
+            meaning = _qualified(meaning, folded, m.start(), catalog, table_words)
+            if _modifies_another_table(meaning, folded, m.start(), catalog, table_words):
                 continue
             out.append(Hint("term", text, meaning, f"'{text}' means {meaning}", True, m.start()))
     return out
+
+
+def _phrase(words: str) -> str:
+    """A pattern for a glossary phrase as a whole-word match, each word in its inflected forms."""
+    return r"(?<![\w])" + r"\W+".join(_inflected(w) for w in words.split()) + r"(?![\w])"
 
 
 def _inflected(word: str) -> str:
@@ -752,11 +758,12 @@ def _inflected(word: str) -> str:
     return re.escape(word) + "(?:s|es)?"
 
 
+_QUALIFIED_COLUMN = re.compile(r"^\s*([a-z_][a-z0-9_]*)\.([a-z_][a-z0-9_]*)", re.IGNORECASE)
 _COLUMN_ONLY = re.compile(r"^\s*[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*\s*$", re.IGNORECASE)
 _TERM_COLUMN = re.compile(r"^\s*([a-z_][a-z0-9_]*)\s*(=|<>|!=|\bIN\b)", re.IGNORECASE)
 
 
-def _qualified(meaning: str, folded: str, pos: int, catalog) -> str:
+def _qualified(meaning: str, folded: str, pos: int, catalog, table_words: dict[str, str]) -> str:
     """A glossary value whose column is unqualified ('cancelado: status = cancelled': flights,
     bookings and coupons all have a status) takes the table the question names nearest to the word,
     preferring one before it ('vuelos de hoy cancelados' -> flights.status). Left as it is when the
@@ -766,37 +773,36 @@ def _qualified(meaning: str, folded: str, pos: int, catalog) -> str:
         return meaning
     column = m.group(1).lower()
     candidates = {name for name, t in catalog.exposed_tables.items() if column in t.columns}
-    table = _nearest_table(folded, pos, catalog, candidates)
+    table = _nearest_table(folded, pos, table_words, candidates)
     return f"{table}.{meaning.lstrip()}" if table else meaning
 
 
-def _nearest_table(folded: str, pos: int, catalog, candidates: set[str]) -> str | None:
+def _nearest_table(folded: str, pos: int, table_words: dict[str, str], candidates: set[str]) -> str | None:
     """Of `candidates`, the table the question names nearest to `pos` (a word before it wins a tie)."""
     best: tuple[int, str] | None = None
-    for word, table in _table_words(catalog).items():
+    for word, table in table_words.items():
         if table not in candidates:
             continue
-        pat = r"(?<![\w])" + r"\W+".join(_inflected(w) for w in word.split()) + r"(?![\w])"
-        for hit in re.finditer(pat, folded):
+        for hit in re.finditer(_phrase(word), folded):
             distance = pos - hit.end() if hit.end() <= pos else 2 * (hit.start() - pos) + 1   # before wins
             if best is None or distance < best[0]:
                 best = (distance, table)
     return best[1] if best else None
 
 
-def _modifies_another_table(meaning: str, folded: str, pos: int, catalog) -> bool:
+def _modifies_another_table(meaning: str, folded: str, pos: int, catalog, table_words: dict[str, str]) -> bool:
     """'equipaje documentado': the word right before names a table with its own column of that name
     (baggage.status), so the glossary's value for another table (ticket_segments.status =
     'checked_in') would mislead. 'pasajeros documentados' keeps it: passengers have no status."""
-    m = re.match(r"^\s*([a-z_][a-z0-9_]*)\.([a-z_][a-z0-9_]*)", meaning, re.IGNORECASE)
+    m = _QUALIFIED_COLUMN.match(meaning)
     if not m:
         return False
     table, column = m.group(1), m.group(2).lower()
     before = folded[:pos].rstrip()
-    for word, named in _table_words(catalog).items():
+    for word, named in table_words.items():
         if named == table:
             continue
-        if re.search(r"(?<![\w])" + r"\W+".join(_inflected(w) for w in word.split()) + r"$", before):
+        if re.search(_phrase(word) + "$", before):
             t = catalog.exposed_tables.get(named)
             return t is not None and column in t.columns
     return False

@@ -13,6 +13,8 @@ from collections.abc import Collection, Mapping
 import sqlglot
 from sqlglot import exp
 
+from assistant.joinfix import query_tables
+
 
 def grouping_columns_first(sql: str, dialect: str) -> str | None:
     """The query with its grouping columns moved to the front, or None when nothing moves."""
@@ -62,7 +64,7 @@ def distinct_entity_list(sql: str, dialect: str, keys: Mapping[str, Collection[s
         return None
     if any(e.find(exp.AggFunc) for e in tree.expressions):
         return None
-    tables = {t.alias_or_name: t.name for t in tree.find_all(exp.Table) if t.find_ancestor(exp.Select) is tree}
+    tables = query_tables(tree)
     owners, names = set(), set()
     for e in tree.expressions:
         inner = e.this if isinstance(e, exp.Alias) else e

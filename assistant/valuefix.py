@@ -18,7 +18,8 @@ from collections.abc import Callable, Mapping, Sequence
 import sqlglot
 from sqlglot import exp
 
-from assistant.joinfix import JoinGraph
+from assistant.joinfix import JoinGraph, query_tables
+from sql_tools.errors import SqlToolError
 
 Fetch = Callable[[str, dict], list[tuple]]
 
@@ -31,12 +32,7 @@ def repoint_values(sql: str, dialect: str, graph: JoinGraph, text_columns: Mappi
     except sqlglot.errors.SqlglotError:          # ParseError, or TokenError for an unterminated string
         return None
     changed = False
-    for eq in list(tree.find_all(exp.EQ)):
-        col, lit = eq.this, eq.expression
-        if isinstance(lit, exp.Column) and isinstance(col, exp.Literal):
-            col, lit = lit, col
-        if not (isinstance(col, exp.Column) and isinstance(lit, exp.Literal) and lit.is_string):
-            continue
+    for eq, col, lit in _column_equals_string(tree):
         table = _table_of(col, eq.find_ancestor(exp.Select), graph)
         ref = next(((r, rk) for t, c, r, rk in graph.edges.get(table or "", ()) if c.lower() == col.name.lower()),
                    None)
@@ -56,12 +52,23 @@ def repoint_values(sql: str, dialect: str, graph: JoinGraph, text_columns: Mappi
     return tree.sql(dialect=dialect) if changed else None
 
 
+def _column_equals_string(tree: exp.Expression) -> list[tuple[exp.EQ, exp.Column, exp.Literal]]:
+    """Every `column = 'text'` comparison (either side first), as (comparison, column, literal)."""
+    out = []
+    for eq in tree.find_all(exp.EQ):
+        col, lit = eq.this, eq.expression
+        if isinstance(lit, exp.Column) and isinstance(col, exp.Literal):
+            col, lit = lit, col
+        if isinstance(col, exp.Column) and isinstance(lit, exp.Literal) and lit.is_string:
+            out.append((eq, col, lit))
+    return out
+
+
 def _table_of(col: exp.Column, select: exp.Select | None, graph: JoinGraph) -> str | None:
     """The table a column reads from: its alias's table, or the one table of the SELECT that has it."""
     if select is None:
         return None
-    tables = {t.alias_or_name: t.name for t in select.find_all(exp.Table)
-              if t.find_ancestor(exp.Select) is select}
+    tables = query_tables(select)
     if col.table:
         return tables.get(col.table)
     holders = [t for t in tables.values() if graph.has(t, col.name)]
@@ -71,7 +78,7 @@ def _table_of(col: exp.Column, select: exp.Select | None, graph: JoinGraph) -> s
 def _exists(fetch: Fetch, table: str, column: str, value: str) -> bool:
     try:
         return bool(fetch(f'SELECT 1 FROM "{table}" WHERE "{column}" = :v LIMIT 1', {"v": value}))
-    except Exception:                       # a column the reader may not see, a type mismatch: no evidence
+    except SqlToolError:                    # a column the reader may not see, a type mismatch: no evidence
         return False
 
 
@@ -87,24 +94,17 @@ def move_values_to_their_table(sql: str, dialect: str, values: Mapping[tuple[str
         tree = sqlglot.parse_one(sql, read=dialect)
     except sqlglot.errors.SqlglotError:
         return None
+    known = {(t, c.lower()): set(v) for (t, c), v in values.items()}
     changed = False
-    for eq in list(tree.find_all(exp.EQ)):
-        col, lit = eq.this, eq.expression
-        if isinstance(lit, exp.Column) and isinstance(col, exp.Literal):
-            col, lit = lit, col
-        if not (isinstance(col, exp.Column) and col.table and isinstance(lit, exp.Literal) and lit.is_string):
-            continue
+    for eq, col, lit in _column_equals_string(tree):
         select = eq.find_ancestor(exp.Select)
-        if select is None:
+        if not col.table or select is None:
             continue
-        tables = {t.alias_or_name: t.name for t in select.find_all(exp.Table) if t.find_ancestor(exp.Select) is select}
-        here = tables.get(col.table)
-        name, value = col.name.lower(), lit.this
-        known = {c.lower(): v for (t, c), v in values.items() if t == here}.get(name)
-        if here is None or known is None or value in known:
+        tables = query_tables(select)
+        here, name, value = tables.get(col.table), col.name.lower(), lit.this
+        if (here, name) not in known or value in known[(here, name)]:
             continue
-        others = [alias for alias, t in tables.items() if alias != col.table
-                  and value in {c.lower(): v for (tt, c), v in values.items() if tt == t}.get(name, ())]
+        others = [alias for alias, t in tables.items() if alias != col.table and value in known.get((t, name), ())]
         if len(others) != 1 or _exists(fetch, here, col.name, value):
             continue
         col.set("table", exp.to_identifier(others[0]))

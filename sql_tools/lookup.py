@@ -32,7 +32,10 @@ def make_fetch(settings, role: str) -> Fetch:
                 conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=True)
                 conn.execute("PRAGMA query_only = 1")
                 local.conn = conn
-            return conn.execute(sql, params).fetchall()
+            try:
+                return conn.execute(sql, params).fetchall()
+            except sqlite3.Error:
+                raise DatabaseError("a lookup query failed", message_es="falló una consulta de búsqueda") from None
 
         return fetch_sqlite
 

@@ -115,3 +115,15 @@ def shared_dir() -> Path:
     if not SHARED.is_dir():
         pytest.fail(f"the shared folder is expected beside the checkout: {SHARED}")
     return SHARED
+
+
+@pytest.fixture(scope="session")
+def join_graph():
+    """The demo schema's columns and foreign keys as the join and value repairs see them."""
+    from assistant.joinfix import JoinGraph
+    from db.schema import metadata
+
+    columns = {t.name: [c.name for c in t.columns] for t in metadata.sorted_tables}
+    fks = {t.name: {fk.parent.name: f"{fk.column.table.name}.{fk.column.name}" for fk in t.foreign_keys}
+           for t in metadata.sorted_tables}
+    return JoinGraph(columns, fks)

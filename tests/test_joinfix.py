@@ -9,15 +9,11 @@ import pytest
 import sqlalchemy as sa
 
 from assistant.joinfix import JoinGraph, fix_joins
-from db.schema import metadata
 
 
 @pytest.fixture(scope="module")
-def graph() -> JoinGraph:
-    columns = {t.name: [c.name for c in t.columns] for t in metadata.sorted_tables}
-    fks = {t.name: {fk.parent.name: f"{fk.column.table.name}.{fk.column.name}" for fk in t.foreign_keys}
-           for t in metadata.sorted_tables}
-    return JoinGraph(columns, fks)
+def graph(join_graph) -> JoinGraph:
+    return join_graph
 
 
 @pytest.fixture(scope="module")

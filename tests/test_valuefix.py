@@ -16,11 +16,8 @@ TEXT = {t.name: [c.name for c in t.columns if "CHAR" in str(c.type).upper() or "
 
 
 @pytest.fixture(scope="module")
-def graph() -> JoinGraph:
-    columns = {t.name: [c.name for c in t.columns] for t in metadata.sorted_tables}
-    fks = {t.name: {fk.parent.name: f"{fk.column.table.name}.{fk.column.name}" for fk in t.foreign_keys}
-           for t in metadata.sorted_tables}
-    return JoinGraph(columns, fks)
+def graph(join_graph) -> JoinGraph:
+    return join_graph
 
 
 @pytest.fixture(scope="module")
