@@ -665,6 +665,7 @@ def link(question: str, *, catalog, today: date, fetch: Fetch | None,
     hints += _link_terms(question, claims, catalog)
     hints += _link_values(question, claims, catalog, values or {}, hints)
     hints += _link_names(question, claims, cols, catalog, fetch)
+    hints = _without_broader_terms(hints)
     hints.sort(key=lambda h: h.pos)
     return LinkResult(detect_language(question), tuple(hints[:MAX_HINTS]))
 
@@ -701,13 +702,31 @@ def _link_values(q: str, claims: _Claims, catalog, values: Mapping[tuple[str, st
         if not places:
             continue
         if len(places) > 1:                       # 'MXN' of bookings or of tickets: the one the question names
-            table = _nearest_table(folded, m.start(), _table_words(catalog), {t for t, _, _ in places})
+            table = _nearest_table(folded, m.start(), table_words(catalog), {t for t, _, _ in places})
             places = [p for p in places if p[0] == table] or places
         claims.take(*m.span())
         text = q[m.start():m.end()]
         where = " or ".join(f"{t}.{c}" for t, c, _ in places)
         out.append(Hint("value", text, places[0][2], f"'{text}' is a stored value of {where} ('{places[0][2]}')",
                         True, m.start()))
+    return out
+
+
+_IN_LIST = re.compile(r"^(\w+\.\w+) IN \((.*)\)$")
+
+
+def _without_broader_terms(hints: list[Hint]) -> list[Hint]:
+    """Drop a glossary hint naming a set of values when the question names some of them itself:
+    'wheelchair requests (WCHR)' asks for WCHR, not for every wheelchair code the glossary lists."""
+    named = [h for h in hints if h.kind == "value"]
+    out = []
+    for h in hints:
+        m = _IN_LIST.match(str(h.value)) if h.kind == "term" else None
+        if m:
+            column, listed = m.group(1), set(re.findall(r"'([^']*)'", m.group(2)))
+            if any(v.value in listed and f" {column} " in v.line for v in named):
+                continue
+        out.append(h)
     return out
 
 
@@ -720,7 +739,7 @@ def _link_terms(q: str, claims: _Claims, catalog) -> list[Hint]:
     out: too often they mean something else. Plurals match ('perdidas'); spans are not claimed, so a
     passenger called like a word is still found."""
     folded = fold(q)
-    table_words = _table_words(catalog)
+    named_tables = table_words(catalog)
     out: list[Hint] = []
     seen: set[str] = set()
     for term in sorted(catalog.terms, key=len, reverse=True):
@@ -738,8 +757,8 @@ def _link_terms(q: str, claims: _Claims, catalog) -> list[Hint]:
             if names_column:
                 out.append(Hint("term", text, meaning, f"'{text}' is the column {meaning}", True, m.start()))
                 continue
-            meaning = _qualified(meaning, folded, m.start(), catalog, table_words)
-            if _modifies_another_table(meaning, folded, m.start(), catalog, table_words):
+            meaning = _qualified(meaning, folded, m.start(), catalog, named_tables)
+            if _modifies_another_table(meaning, folded, m.start(), catalog, named_tables):
                 continue
             out.append(Hint("term", text, meaning, f"'{text}' means {meaning}", True, m.start()))
     return out
@@ -808,7 +827,7 @@ def _modifies_another_table(meaning: str, folded: str, pos: int, catalog, table_
     return False
 
 
-def _table_words(catalog) -> dict[str, str]:
+def table_words(catalog) -> dict[str, str]:
     """Words that name a table: its name, its synonyms and glossary terms whose meaning is the table."""
     words: dict[str, str] = {}
     for name, t in catalog.exposed_tables.items():

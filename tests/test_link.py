@@ -395,3 +395,12 @@ def test_stored_values_of_small_columns_become_hints(catalog, question, line):
 def test_words_that_are_not_filters_give_no_value_hint(catalog, question):
     res = link(question, catalog=catalog, today=TODAY, fetch=None, values=VALUES)
     assert not [h for h in res.hints if h.kind == "value"]
+
+
+def test_a_code_the_question_names_replaces_the_glossary_set_it_belongs_to(catalog):
+    values = {("special_service_requests", "code"): ["BLND", "UMNR", "WCHC", "WCHR"]}
+    res = link("How many wheelchair requests (WCHR) are there?", catalog=catalog, today=TODAY, fetch=None,
+               values=values)
+    assert res.prompt_lines() == ["'WCHR' is a stored value of special_service_requests.code ('WCHR')"]
+    res = link("¿Cuántas sillas de ruedas hay hoy?", catalog=catalog, today=TODAY, fetch=None, values=values)
+    assert ("term", "special_service_requests.code IN ('WCHR', 'WCHC')") in kinds(res)
