@@ -13,6 +13,9 @@ so this module rewrites the query instead:
   a table that has the column, join the bridge tables right after it and read the column from the
   last one. A join condition that used the
   bridged column moves into the bridge's ON, so every ON only names tables joined before it;
+- *key name*: no table of the query has the column, but it is the name of a foreign key elsewhere
+  that references the table the model read it from (``aircraft_types.aircraft_type`` is what flights
+  call ``aircraft_types.code``) → read that key;
 - *junction*: the mistaken column is half of a join condition with a table that does have it
   (``tickets t JOIN flights f ON f.flight_id = t.flight_id``): the model joined two tables that meet
   only through a third (a ticket reaches its flights through its coupons). The unique shortest
@@ -55,6 +58,13 @@ class JoinGraph:
 
     def has(self, table: str, column: str) -> bool:
         return column.lower() in self.columns.get(table, ())
+
+    def referenced_key(self, table: str, column: str) -> str | None:
+        """The key of `table` that a foreign-key column called `column` elsewhere references
+        (`aircraft_type` -> aircraft_types.code), if there is exactly one."""
+        keys = {other_col for edges in self.edges.values() for _t, col, other, other_col in edges
+                if other == table and col.lower() == column.lower()}
+        return next(iter(keys)) if len(keys) == 1 else None
 
     def path_to_column(self, start: str, column: str) -> list[Edge] | None:
         """The foreign-key path from `start` to a table holding `column`, if the shortest is unique
@@ -156,6 +166,12 @@ def _fix_select(select: exp.Select, graph: JoinGraph) -> bool | None:
             continue
         if len(holders) == 1 and holders[0] != partner:
             col.set("table", exp.to_identifier(holders[0]))
+            changed = True
+            continue
+        others = [h for h in holders if h != partner]
+        key_name = graph.referenced_key(tables[qual], name) if not others else None
+        if key_name is not None:                      # aircraft_types.aircraft_type: the code it is known by
+            col.set("this", exp.to_identifier(key_name))
             changed = True
             continue
         key = (qual, name.lower())

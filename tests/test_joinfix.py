@@ -79,6 +79,16 @@ CASES = [
         "f.flight_id JOIN tickets t ON t.ticket_number = s.ticket_number JOIN bookings b ON b.booking_id = "
         "t.booking_id AND b.channel = 'app' WHERE f.origin = 'MEX'",
         id="junction-two-tables"),
+    pytest.param(  # the name a foreign key elsewhere gives this table's key (not a bridge to flights)
+        "SELECT aircraft_type, name FROM aircraft_types WHERE seats_business > 20",
+        "SELECT code, name FROM aircraft_types WHERE seats_business > 20",
+        id="key-name"),
+    pytest.param(  # in the join condition with the table whose foreign key has that name
+        "SELECT COUNT(*) FROM flights f JOIN aircraft_types a ON a.aircraft_type = f.aircraft_type "
+        "WHERE a.seats_business > 20 AND f.origin = 'MEX'",
+        "SELECT COUNT(*) FROM flights f JOIN aircraft_types a ON a.code = f.aircraft_type "
+        "WHERE a.seats_business > 20 AND f.origin = 'MEX'",
+        id="key-name-in-join"),
 ]
 
 
@@ -116,7 +126,6 @@ def test_correct_sql_is_left_alone(graph):
     "SELECT cabin FROM passengers p JOIN tickets t ON t.passenger_id = p.passenger_id",  # which table's?
     "SELECT s.passenger_id FROM passengers p LEFT JOIN ticket_segments s ON s.flight_id = 1",  # outer join
     "SELECT x FROM (SELECT 1 AS y) q",                             # derived table: not plain
-    "SELECT aircraft_type, name FROM aircraft_types",              # only flights has it: one-to-many
     "SELECT b.passenger_id FROM bookings b",                       # bookings -> tickets multiplies rows
     "SELEC nonsense",
 ])
