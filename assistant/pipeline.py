@@ -24,9 +24,9 @@ from assistant.fastpath import template_sql
 from assistant.intent import Refusal, classify
 from assistant.joinfix import JoinGraph, fix_joins
 from assistant.lang import detect_language
-from assistant.link import link
+from assistant.link import link, table_words
 from assistant.memory import Memory
-from assistant.reshape import distinct_entity_list, grouping_columns_first
+from assistant.reshape import column_words, distinct_entity_list, grouping_columns_first, requested_grouping
 from assistant.valuefix import move_values_to_their_table, repoint_values
 from db.catalog import Catalog, load_catalog
 from db.engines import dialect_of, make_engine
@@ -159,10 +159,12 @@ class Assistant:
         types, fks, pks = self._introspect()
         return prompts.compact_schema(self.catalog, types, fks, self.stored_values, pks)
 
-    def _reshape(self, sql: str) -> str:
-        """The deterministic rewrites of a model query (none changes a value it reads): grouping
-        columns first, a misplaced reference value re-pointed, a value read from the one table of the
-        query whose column holds it, an entity list read through joins made DISTINCT."""
+    def _reshape(self, sql: str, question: str) -> str:
+        """The deterministic rewrites of a model query (none changes a value it reads): a grand total
+        grouped by the column the question asked it per, grouping columns first, a misplaced reference
+        value re-pointed, a value read from the one table of the query whose column holds it, an
+        entity list read through joins made DISTINCT."""
+        sql = requested_grouping(sql, self.dialect, question, self.grouping_words) or sql
         sql = grouping_columns_first(sql, self.dialect) or sql
         sql = repoint_values(sql, self.dialect, self.join_graph, self.text_columns, self.fetch) or sql
         sql = move_values_to_their_table(sql, self.dialect, self.stored_values, self.fetch) or sql
@@ -173,6 +175,15 @@ class Assistant:
         """Columns that identify a row: primary keys and the catalog's lookup keys (record_locator)."""
         pks = self._introspect()[2]
         return {t.name: [*pks.get(t.name, ()), *(c.name for c in t.columns.values() if c.lookup_key)]
+                for t in self.catalog.exposed_tables.values()}
+
+    @functools.cached_property
+    def grouping_words(self) -> dict[str, dict[str, frozenset[str]]]:
+        """Columns a total may be asked per ('por canal'): non-personal text columns that identify no
+        single row, with the words of their names and descriptions in both languages."""
+        tables = table_words(self.catalog)
+        return {t.name: {c: column_words(c, (t.columns[c].description.en, t.columns[c].description.es), tables)
+                         for c in self.text_columns[t.name] if c not in self.entity_keys.get(t.name, ())}
                 for t in self.catalog.exposed_tables.values()}
 
     @functools.cached_property
@@ -314,11 +325,11 @@ class Assistant:
             if sql.strip().upper().startswith(REFUSE_MARK):
                 self._refuse(ans, Refusal("model"))
                 return
-            run_sql = self._reshape(sql)
+            run_sql = self._reshape(sql, question)
             error = self._execute(ans, run_sql, question, stage)
             if error is not None and error.code == "unknown_column":
                 fixed = fix_joins(run_sql, self.dialect, self.join_graph)
-                if fixed and self._execute(ans, self._reshape(fixed), question, stage) is None:
+                if fixed and self._execute(ans, self._reshape(fixed, question), question, stage) is None:
                     ans.join_fixed = True
                     return
             if error is None:

@@ -1,6 +1,7 @@
 """Reshape a model query without changing what it means: grouping columns first
-(`SELECT SUM(fare), currency ... GROUP BY currency` becomes `SELECT currency, SUM(fare) ...`), and a
-list of one table's entities read through fanning-out joins made DISTINCT.
+(`SELECT SUM(fare), currency ... GROUP BY currency` becomes `SELECT currency, SUM(fare) ...`), a
+list of one table's entities read through fanning-out joins made DISTINCT, and a total the question
+asked per value of a column ('por canal') grouped by it when the model wrote one grand total.
 
 Staff read a per-currency table by its currency column, and the prompt asks for grouping columns first;
 a small model often writes the aggregate first anyway. Moving output columns changes no value and no
@@ -8,12 +9,14 @@ row, only their order, so this is done deterministically instead of spending a m
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Mapping
 
 import sqlglot
 from sqlglot import exp
 
 from assistant.joinfix import query_tables
+from assistant.lang import STOPWORDS, fold
 
 
 def grouping_columns_first(sql: str, dialect: str) -> str | None:
@@ -79,3 +82,104 @@ def distinct_entity_list(sql: str, dialect: str, keys: Mapping[str, Collection[s
         return None
     tree.set("distinct", exp.Distinct())
     return tree.sql(dialect=dialect)
+
+
+# 'por canal', 'by cabin', 'per currency', 'para cada moneda', 'for each status': the question asks for
+# one row per value of a column. Ordering words before 'by' ('sorted by fare') ask for no grouping.
+_GROUP_MARKER = re.compile(r"(?<![\w])(?:(\w+)\s+)?(?:por|by|per|segun|para cada|for each|cada)\s+"
+                           r"(?:(?:el|la|los|las|the|each|cada|su|sus|their|its)\s+)?"
+                           r"((?:[^\W\d_]+)(?:\s+[^\W\d_]+){0,3})")
+_ORDERING = re.compile(r"^(?:order|ordered|sort|sorted|rank|ranked|orden\w*|clasific\w*)$")
+_JOINERS = {"y", "e", "and"}
+_PHRASE_END = {"or", "o", "con", "with", "que", "that", "en", "in", "desde", "from", "para", "for", "sin", "without"}
+
+
+def column_words(name: str, descriptions: Collection[str], table_words: Collection[str] = ()) -> frozenset[str]:
+    """The words that name a column: those of its name and of the first clause of each description
+    ('destination' -> destination, destino, iata, code), folded, without plural s. Words that name a
+    table are left out unless the column's name has them: 'Estado del vuelo' is a status, and
+    'cupones por vuelo' asks for no flight status."""
+    own = {_stem(w) for w in name.lower().split("_")}
+    words = set(own)
+    for text in descriptions:
+        head = re.split(r"[(,;:]", fold(text), maxsplit=1)[0]
+        words.update(_stem(w) for w in re.findall(r"[^\W\d_]+", head) if w not in STOPWORDS and len(w) > 1)
+    tables = {_stem(w) for phrase in table_words for w in fold(phrase).split()}
+    return frozenset(w for w in words if w in own or w not in tables)
+
+
+def _stem(word: str) -> str:
+    return word[:-2] if word.endswith("es") and len(word) > 5 else word[:-1] if word.endswith("s") and len(word) > 3 else word
+
+
+def requested_grouping(sql: str, dialect: str, question: str,
+                       words: Mapping[str, Mapping[str, Collection[str]]]) -> str | None:
+    """A total the question asked per value of a column, written without GROUP BY by the model
+    (`SELECT COUNT(*) FROM special_service_requests` for '¿cuántas solicitudes hay por código?'),
+    grouped by that column, which becomes the first output. None when nothing changes.
+
+    Only when every output is an aggregate and there is no GROUP BY or DISTINCT, and the words after
+    'por'/'by'/'per' name exactly one candidate column of the tables the query already reads: `words`
+    maps table -> column -> the words naming it, for the columns one may group by (categorical,
+    non-personal: the caller decides). The words after the marker that follow the first must narrow
+    the choice, never contradict it: 'por aeropuerto de destino' is flights.destination, not origin."""
+    try:
+        tree = sqlglot.parse_one(sql, read=dialect)
+    except sqlglot.errors.SqlglotError:
+        return None
+    if not isinstance(tree, exp.Select) or any(tree.args.get(k) for k in ("group", "distinct", "having")):
+        return None
+    outputs = tree.expressions
+    if not outputs or any(isinstance(e, exp.Star) or e.find(exp.Window) or e.find(exp.Subquery)
+                          or not e.find(exp.AggFunc) or _bare_columns(e) for e in outputs):
+        return None
+    tables = query_tables(tree)
+    chosen: list[tuple[str, str]] = []
+    for m in _GROUP_MARKER.finditer(fold(question)):
+        if m.group(1) and _ORDERING.match(m.group(1)):
+            continue
+        parts: list[list[str]] = [[]]                   # 'por canal y moneda': two columns
+        for w in m.group(2).split():
+            if w in _JOINERS:
+                parts.append([])
+            elif w in _PHRASE_END:
+                break
+            elif w not in STOPWORDS:
+                parts[-1].append(_stem(w))
+        for phrase in parts:
+            found = _column_named(phrase, tables, words)
+            if found is None:
+                break
+            if found not in chosen:
+                chosen.append(found)
+    if not chosen:
+        return None
+    columns = [exp.column(c, table=a) for a, c in chosen]
+    tree.set("expressions", [*columns, *outputs])
+    tree.set("group", exp.Group(expressions=[c.copy() for c in columns]))
+    return tree.sql(dialect=dialect)
+
+
+def _bare_columns(e: exp.Expression) -> bool:
+    """True when `e` reads a column outside any aggregate (not valid without GROUP BY)."""
+    return any(not c.find_ancestor(exp.AggFunc) for c in e.find_all(exp.Column))
+
+
+def _column_named(phrase: list[str], tables: Mapping[str, str],
+                  words: Mapping[str, Mapping[str, Collection[str]]]) -> tuple[str, str] | None:
+    """(alias, column) of the one candidate the phrase names best, or None."""
+    known = {w for cols in words.values() for names in cols.values() for w in names}
+    while phrase and phrase[0] not in known:           # 'por aeropuerto de destino': the table word goes
+        phrase = phrase[1:]
+    if not phrase:
+        return None
+    scored = []
+    for alias, table in tables.items():
+        for column, names in words.get(table, {}).items():
+            if phrase[0] in names:
+                scored.append((sum(w in names for w in phrase), alias, column))
+    if not scored:
+        return None
+    best = max(s for s, _, _ in scored)
+    top = [(a, c) for s, a, c in scored if s == best]
+    return top[0] if len(top) == 1 else None

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections import Counter
 
 import pytest
 
@@ -111,6 +112,24 @@ def test_a_country_code_is_re_pointed_on_postgresql_through_the_reader_login(dem
     a, chat = make(demo_pg_settings, ["SELECT COUNT(*) FROM flights f WHERE f.destination = 'ES'"])
     ans = a.ask("How many flights go to Spain?")
     assert ans.error is None and int(ans.rows.iloc[0, 0]) > 0 and "country_code" in ans.sql
+
+
+def test_a_total_asked_per_column_is_grouped_without_a_second_call(settings, demo_db):
+    a, chat = make(settings.replace(summaries="off"), ["SELECT COUNT(*) FROM bookings WHERE status = 'cancelled'"])
+    ans = a.ask("¿Cuántas reservas canceladas hay por canal?")
+    assert ans.error is None and ans.llm_calls == 1
+    gold = Counter(tuple(r) for r in sqlite3.connect(demo_db).execute(
+        "SELECT channel, COUNT(*) FROM bookings WHERE status = 'cancelled' GROUP BY channel"))
+    assert Counter(tuple(r) for r in ans.rows.itertuples(index=False)) == gold and len(gold) > 1
+
+
+def test_the_key_a_foreign_key_names_is_read_without_a_second_call(settings, demo_db):
+    a, chat = make(settings.replace(summaries="off"),
+                   ["SELECT aircraft_type, name FROM aircraft_types WHERE seats_business > 20"])
+    ans = a.ask("Which aircraft types have more than 20 business seats? Code and name.")
+    assert ans.error is None and ans.llm_calls == 1 and ans.join_fixed
+    assert sorted(ans.rows.iloc[:, 0]) == sorted(r[0] for r in sqlite3.connect(demo_db).execute(
+        "SELECT code FROM aircraft_types WHERE seats_business > 20"))
 
 
 def test_an_unterminated_string_from_the_model_gets_the_repair_call(settings, demo_db):

@@ -1,5 +1,6 @@
 """Reshaping model SQL: grouping columns first (same rows and values, the key in front); entity lists
-read through joins made DISTINCT (the same entities, each once)."""
+read through joins made DISTINCT (the same entities, each once); a grand total grouped by the column
+the question asked it per."""
 from __future__ import annotations
 
 import sqlite3
@@ -7,7 +8,7 @@ from collections import Counter
 
 import pytest
 
-from assistant.reshape import distinct_entity_list, grouping_columns_first
+from assistant.reshape import distinct_entity_list, grouping_columns_first, requested_grouping
 
 
 @pytest.fixture(scope="module")
@@ -76,3 +77,50 @@ def test_an_entity_list_through_fanning_out_joins_is_made_distinct(demo_db):
 ])
 def test_other_queries_keep_their_duplicates(sql):
     assert distinct_entity_list(sql, "sqlite", KEYS) is None
+
+
+@pytest.fixture(scope="module")
+def grouping_words(demo_db):
+    """The candidate columns and their words as the pipeline derives them from the catalog and schema."""
+    from assistant.pipeline import Assistant
+    from db.settings import load_settings
+
+    settings = load_settings().replace(database_url=f"sqlite:///{demo_db}")
+    return Assistant(settings, chat_model=object()).grouping_words
+
+
+@pytest.mark.parametrize(("question", "sql", "correct"), [
+    ("¿Cuántas solicitudes de servicio especial hay por código?",
+     "SELECT COUNT(*) FROM special_service_requests",
+     "SELECT code, COUNT(*) FROM special_service_requests GROUP BY code"),
+    ("How many flights are there by destination airport?", "SELECT COUNT(*) FROM flights f",
+     "SELECT destination, COUNT(*) FROM flights GROUP BY destination"),
+    ("vuelos por aeropuerto de destino",                 # the table word goes, 'destino' decides
+     "SELECT COUNT(*) FROM flights", "SELECT destination, COUNT(*) FROM flights GROUP BY destination"),
+    ("reservas por canal y moneda: cuántas y cuánto suman",
+     "SELECT COUNT(*), SUM(total_amount) FROM bookings",
+     "SELECT channel, currency, COUNT(*), SUM(total_amount) FROM bookings GROUP BY channel, currency"),
+    ("flown coupons per cabin", "SELECT COUNT(*) FROM ticket_segments s JOIN flights f ON f.flight_id = "
+     "s.flight_id WHERE s.status = 'flown'",
+     "SELECT cabin, COUNT(*) FROM ticket_segments WHERE status = 'flown' GROUP BY cabin"),
+])
+def test_a_total_asked_per_column_is_grouped_by_it(demo_db, grouping_words, question, sql, correct):
+    out = requested_grouping(sql, "sqlite", question, grouping_words)
+    assert out is not None
+    assert Counter(rows(demo_db, out)) == Counter(rows(demo_db, correct))
+    assert len(rows(demo_db, correct)) > 1
+
+
+@pytest.mark.parametrize(("question", "sql"), [
+    ("¿Cuántos cupones por vuelo?", "SELECT COUNT(*) FROM ticket_segments"),    # no categorical column
+    ("coupons per booking", "SELECT COUNT(*) FROM ticket_segments"),           # 'booking' names a table
+    ("total fares sorted by currency", "SELECT SUM(fare_amount) FROM tickets"),  # ordering, not grouping
+    ("reservas hechas por travel agency", "SELECT COUNT(*) FROM bookings"),      # a value, not a column
+    ("pasajeros por nombre", "SELECT COUNT(*) FROM passengers"),                # personal: never a group
+    ("¿Cuántos vuelos por aeropuerto?", "SELECT COUNT(*) FROM flights"),         # origin or destination?
+    ("reservas por canal", "SELECT channel, COUNT(*) FROM bookings GROUP BY channel"),  # already grouped
+    ("reservas por canal", "SELECT record_locator FROM bookings"),                # not a total
+    ("maletas por estado", "SELECT COUNT(*) FROM special_service_requests"),     # not a column of the query
+])
+def test_no_grouping_is_guessed(grouping_words, question, sql):
+    assert requested_grouping(sql, "sqlite", question, grouping_words) is None
