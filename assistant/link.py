@@ -677,11 +677,13 @@ def _link_values(q: str, claims: _Claims, catalog, values: Mapping[tuple[str, st
     'app'). The value list sits in the prompt's schema, but the model drops such a filter unless it
     is repeated next to the question. Left out: status columns (their words are ordinary verbs,
     'seats booked'; the glossary covers them), values that are part of a column name ('business'
-    in seats_business: 'business seats' is not a cabin filter), stopwords, one- or two-letter codes,
-    and values another hint already states."""
+    in seats_business: 'business seats' is not a cabin filter) or name a table ('airports' is not the
+    booking channel 'airport'), stopwords, one- or two-letter codes, and values another hint already
+    states."""
     folded = fold(q)
     said = " ".join(h.line for h in found)
     name_tokens = {tok for t in catalog.exposed_tables.values() for c in t.columns for tok in c.lower().split("_")}
+    named_tables = table_words(catalog)
     by_value: dict[str, list[tuple[str, str, str]]] = {}
     for (table, column), vals in values.items():
         if column.lower() == "status" or column.lower().endswith("_status"):
@@ -697,6 +699,8 @@ def _link_values(q: str, claims: _Claims, catalog, values: Mapping[tuple[str, st
         m = re.search(pat, folded)
         if not m or not claims.free(*m.span()):
             continue
+        if any(search_form(o.group()) in named_tables for o in re.finditer(pat, folded)):
+            continue                              # 'which airports...': the table, not the channel 'airport'
         places = [(t, c, v) for t, c, v in by_value[key] if f"{t}.{c} = '{v}'" not in said
                   and f"{c} = '{v}'" not in said]
         if not places:

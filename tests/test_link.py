@@ -381,6 +381,7 @@ VALUES = {("passengers", "loyalty_tier"): ["classic", "gold", "platinum", "titan
     ("average booking total in MXN", "'MXN' is a stored value of bookings.currency ('MXN')"),   # the table named
     ("tickets issued in USD", "'USD' is a stored value of tickets.currency ('USD')"),
     ("cuánto suman en EUR", "'EUR' is a stored value of bookings.currency or tickets.currency ('EUR')"),
+    ("bookings made at the airport", "'airport' is a stored value of bookings.channel ('airport')"),
 ])
 def test_stored_values_of_small_columns_become_hints(catalog, question, line):
     res = link(question, catalog=catalog, today=TODAY, fetch=None, values=VALUES)
@@ -391,6 +392,7 @@ def test_stored_values_of_small_columns_become_hints(catalog, question, line):
     "How many seats are booked on the flight?",        # status words read as verbs: never value hints
     "aviones con más de 20 asientos en business",      # 'business' is part of seats_business
     "¿Cuántos pasajeros hay?",                         # one-letter codes (gender) are not words
+    "Which airports receive flights from MEX?",        # the table, not the booking channel 'airport'
 ])
 def test_words_that_are_not_filters_give_no_value_hint(catalog, question):
     res = link(question, catalog=catalog, today=TODAY, fetch=None, values=VALUES)
