@@ -26,7 +26,13 @@ from assistant.joinfix import JoinGraph, fix_joins
 from assistant.lang import detect_language
 from assistant.link import link, table_words
 from assistant.memory import Memory
-from assistant.reshape import column_words, distinct_entity_list, grouping_columns_first, requested_grouping
+from assistant.reshape import (
+    column_words,
+    count_threshold,
+    distinct_entity_list,
+    grouping_columns_first,
+    requested_grouping,
+)
 from assistant.valuefix import move_values_to_their_table, repoint_values
 from db.catalog import Catalog, load_catalog
 from db.engines import dialect_of, make_engine
@@ -160,11 +166,13 @@ class Assistant:
         return prompts.compact_schema(self.catalog, types, fks, self.stored_values, pks)
 
     def _reshape(self, sql: str, question: str) -> str:
-        """The deterministic rewrites of a model query (none changes a value it reads): a grand total
-        grouped by the column the question asked it per, grouping columns first, a misplaced reference
-        value re-pointed, a value read from the one table of the query whose column holds it, an
-        entity list read through joins made DISTINCT."""
+        """The deterministic rewrites of a model query: a grand total grouped by the column the
+        question asked it per, a per-group count bounded as the question bounds it, then (none of these
+        changes a value it reads) grouping columns first, a misplaced reference value re-pointed, a
+        value read from the one table of the query whose column holds it, an entity list read through
+        joins made DISTINCT."""
         sql = requested_grouping(sql, self.dialect, question, self.grouping_words) or sql
+        sql = count_threshold(sql, self.dialect, question, self.table_names) or sql
         sql = grouping_columns_first(sql, self.dialect) or sql
         sql = repoint_values(sql, self.dialect, self.join_graph, self.text_columns, self.fetch) or sql
         sql = move_values_to_their_table(sql, self.dialect, self.stored_values, self.fetch) or sql
@@ -178,11 +186,16 @@ class Assistant:
                 for t in self.catalog.exposed_tables.values()}
 
     @functools.cached_property
+    def table_names(self) -> dict[str, str]:
+        """Words staff use for each table ('maletas' -> baggage), from the catalog."""
+        return table_words(self.catalog)
+
+    @functools.cached_property
     def grouping_words(self) -> dict[str, dict[str, frozenset[str]]]:
         """Columns a total may be asked per ('por canal'): non-personal text columns that identify no
         single row, with the words of their names and descriptions in both languages."""
-        tables = table_words(self.catalog)
-        return {t.name: {c: column_words(c, (t.columns[c].description.en, t.columns[c].description.es), tables)
+        return {t.name: {c: column_words(c, (t.columns[c].description.en, t.columns[c].description.es),
+                                         self.table_names)
                          for c in self.text_columns[t.name] if c not in self.entity_keys.get(t.name, ())}
                 for t in self.catalog.exposed_tables.values()}
 

@@ -183,3 +183,50 @@ def _column_named(phrase: list[str], tables: Mapping[str, str],
     best = max(s for s, _, _ in scored)
     top = [(a, c) for s, a, c in scored if s == best]
     return top[0] if len(top) == 1 else None
+
+
+# 'con 3 boletos o más', 'with at least 2 bags', 'más de 100 pasajeros', 'fewer than 5 coupons'.
+_N = r"(\d+)\s+((?:[^\W\d_]+\s+){0,1}[^\W\d_]+)"
+_THRESHOLDS = [
+    (re.compile(rf"(?<![\w])(?:al menos|at least|como minimo|minimo|por lo menos)\s+{_N}"), ">="),
+    (re.compile(rf"(?<![\w])(?:mas de|more than|over)\s+{_N}"), ">"),
+    (re.compile(rf"(?<![\w])(?:menos de|fewer than|less than)\s+{_N}"), "<"),
+    (re.compile(rf"(?<![\w])(?:como maximo|a lo sumo|at most)\s+{_N}"), "<="),
+    (re.compile(rf"(?<![\w\.]){_N}\s+(?:o mas|or more)(?![\w])"), ">="),
+    (re.compile(r"(?<![\w\.])(\d+)\s+(?:o mas|or more)\s+((?:[^\W\d_]+\s+){0,1}[^\W\d_]+)"), ">="),
+]
+_COMPARE = {">=": exp.GTE, ">": exp.GT, "<": exp.LT, "<=": exp.LTE}
+
+
+def count_threshold(sql: str, dialect: str, question: str, table_words: Mapping[str, str]) -> str | None:
+    """A per-group count the question bounds ('reservas con 3 boletos o más') that the model left
+    unbounded: `HAVING COUNT(*) >= 3` added. None when nothing changes.
+
+    Only when the query groups, has no HAVING, outputs exactly one COUNT, the number appears nowhere
+    in it, and the words after the number name a table the query reads (`table_words`: word -> table,
+    as the linker knows them): then that table's rows are what the COUNT counts."""
+    try:
+        tree = sqlglot.parse_one(sql, read=dialect)
+    except sqlglot.errors.SqlglotError:
+        return None
+    if not isinstance(tree, exp.Select) or not tree.args.get("group") or tree.args.get("having"):
+        return None
+    counts = [c for e in tree.expressions for c in e.find_all(exp.Count)]
+    if len(counts) != 1:
+        return None
+    numbers = {lit.this for lit in tree.find_all(exp.Literal) if not lit.is_string}
+    tables = set(query_tables(tree).values())
+    folded = fold(question)
+    found = set()
+    for pattern, op in _THRESHOLDS:
+        for m in pattern.finditer(folded):
+            words = m.group(2).split()
+            noun = next((table_words.get(w) or table_words.get(w[:-1]) or table_words.get(w[:-2])
+                         for w in reversed(words) if w not in STOPWORDS), None)
+            if noun in tables and m.group(1) not in numbers:
+                found.add((op, m.group(1)))
+    if len(found) != 1:
+        return None
+    op, n = found.pop()
+    tree.set("having", exp.Having(this=_COMPARE[op](this=counts[0].copy(), expression=exp.Literal.number(n))))
+    return tree.sql(dialect=dialect)

@@ -8,7 +8,12 @@ from collections import Counter
 
 import pytest
 
-from assistant.reshape import distinct_entity_list, grouping_columns_first, requested_grouping
+from assistant.reshape import (
+    count_threshold,
+    distinct_entity_list,
+    grouping_columns_first,
+    requested_grouping,
+)
 
 
 @pytest.fixture(scope="module")
@@ -124,3 +129,46 @@ def test_a_total_asked_per_column_is_grouped_by_it(demo_db, grouping_words, ques
 ])
 def test_no_grouping_is_guessed(grouping_words, question, sql):
     assert requested_grouping(sql, "sqlite", question, grouping_words) is None
+
+
+@pytest.fixture(scope="module")
+def table_names():
+    from assistant.link import table_words
+    from db.catalog import load_catalog
+
+    return table_words(load_catalog())
+
+
+@pytest.mark.parametrize(("question", "sql", "correct"), [
+    ("reservas con 3 boletos o más: localizador y cuántos boletos",
+     "SELECT b.record_locator, COUNT(*) FROM bookings b JOIN tickets t ON t.booking_id = b.booking_id "
+     "GROUP BY b.record_locator",
+     "SELECT b.record_locator, COUNT(*) FROM bookings b JOIN tickets t ON t.booking_id = b.booking_id "
+     "GROUP BY b.record_locator HAVING COUNT(*) >= 3"),
+    ("flights with more than 2 coupons", "SELECT f.flight_id, COUNT(s.segment_id) FROM flights f JOIN "
+     "ticket_segments s ON s.flight_id = f.flight_id GROUP BY f.flight_id",
+     "SELECT flight_id, COUNT(*) FROM ticket_segments GROUP BY flight_id HAVING COUNT(*) > 2"),
+    ("coupons with at least 2 bags", "SELECT s.segment_id, COUNT(*) FROM ticket_segments s JOIN baggage b "
+     "ON b.segment_id = s.segment_id GROUP BY s.segment_id",
+     "SELECT segment_id, COUNT(*) FROM baggage GROUP BY segment_id HAVING COUNT(*) >= 2"),
+])
+def test_a_bounded_count_gets_its_bound(demo_db, table_names, question, sql, correct):
+    out = count_threshold(sql, "sqlite", question, table_names)
+    assert out is not None and "HAVING" in out
+    assert Counter(rows(demo_db, out)) == Counter(rows(demo_db, correct))
+    assert 0 < len(rows(demo_db, correct)) < len(rows(demo_db, sql))
+
+
+@pytest.mark.parametrize(("question", "sql"), [
+    ("aircraft types with more than 20 business seats",          # seats name no table
+     "SELECT name, COUNT(*) FROM aircraft_types GROUP BY name"),
+    ("bookings with more than 3 tickets", "SELECT b.record_locator, COUNT(*) FROM bookings b JOIN tickets t "
+     "ON t.booking_id = b.booking_id GROUP BY b.record_locator HAVING COUNT(*) > 3"),   # already bounded
+    ("top 3 bookings with more than 3 tickets", "SELECT b.record_locator, COUNT(*) FROM bookings b JOIN "
+     "tickets t ON t.booking_id = b.booking_id GROUP BY b.record_locator LIMIT 3"),      # the number is used
+    ("flights with more than 100 passengers", "SELECT f.flight_id, COUNT(*) FROM flights f JOIN ticket_segments "
+     "s ON s.flight_id = f.flight_id GROUP BY f.flight_id"),     # passengers are not what this counts
+    ("bookings with more than 3 tickets", "SELECT COUNT(*) FROM bookings"),          # no groups
+])
+def test_no_bound_is_guessed(table_names, question, sql):
+    assert count_threshold(sql, "sqlite", question, table_names) is None
