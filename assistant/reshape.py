@@ -15,7 +15,7 @@ from collections.abc import Collection, Mapping
 import sqlglot
 from sqlglot import exp
 
-from assistant.joinfix import query_tables
+from assistant.joinfix import JoinGraph, query_tables
 from assistant.lang import STOPWORDS, fold
 
 
@@ -135,17 +135,7 @@ def requested_grouping(sql: str, dialect: str, question: str,
         return None
     tables = query_tables(tree)
     chosen: list[tuple[str, str]] = []
-    for m in _GROUP_MARKER.finditer(fold(question)):
-        if m.group(1) and _ORDERING.match(m.group(1)):
-            continue
-        parts: list[list[str]] = [[]]                   # 'por canal y moneda': two columns
-        for w in m.group(2).split():
-            if w in _JOINERS:
-                parts.append([])
-            elif w in _PHRASE_END:
-                break
-            elif w not in STOPWORDS:
-                parts[-1].append(_stem(w))
+    for parts in _asked_groupings(question):
         for phrase in parts:
             found = _column_named(phrase, tables, words)
             if found is None:
@@ -158,6 +148,25 @@ def requested_grouping(sql: str, dialect: str, question: str,
     tree.set("expressions", [*columns, *outputs])
     tree.set("group", exp.Group(expressions=[c.copy() for c in columns]))
     return tree.sql(dialect=dialect)
+
+
+def _asked_groupings(question: str) -> list[list[list[str]]]:
+    """For each 'por ...' / 'by ...' of the question, its phrases (folded, stemmed content words): 'por
+    canal y moneda' -> [[canal], [moneda]]."""
+    out = []
+    for m in _GROUP_MARKER.finditer(fold(question)):
+        if m.group(1) and _ORDERING.match(m.group(1)):
+            continue
+        parts: list[list[str]] = [[]]
+        for w in m.group(2).split():
+            if w in _JOINERS:
+                parts.append([])
+            elif w in _PHRASE_END:
+                break
+            elif w not in STOPWORDS:
+                parts[-1].append(_stem(w))
+        out.append(parts)
+    return out
 
 
 def _bare_columns(e: exp.Expression) -> bool:
@@ -177,12 +186,63 @@ def _column_named(phrase: list[str], tables: Mapping[str, str],
     for alias, table in tables.items():
         for column, names in words.get(table, {}).items():
             if phrase[0] in names:
-                scored.append((sum(w in names for w in phrase), alias, column))
+                extra = sum(_stem(t) not in phrase for t in column.lower().split("_"))
+                scored.append((sum(w in names for w in phrase), -extra, alias, column))
     if not scored:
         return None
-    best = max(s for s, _, _ in scored)
-    top = [(a, c) for s, a, c in scored if s == best]
+    best = max(s[:2] for s in scored)                  # most words named, then the plainest column:
+    top = [(a, c) for s, e, a, c in scored if (s, e) == best]   # 'país' is country, not country_code
     return top[0] if len(top) == 1 else None
+
+
+def regroup_through_reference(sql: str, dialect: str, question: str,
+                              words: Mapping[str, Mapping[str, Collection[str]]], graph: JoinGraph) -> str | None:
+    """Groups the question names through a grouped reference: 'por país de destino' when the model
+    grouped by `f.destination` (an airport code) becomes a join of the airports and a group by their
+    country. None when nothing changes.
+
+    Only when a plain grouped column is a foreign key to a table the query does not read, the
+    question's grouping phrase names that column ('destino') and its other words name exactly one
+    candidate column of the referenced table ('país' -> airports.country); `words` as for
+    `requested_grouping`."""
+    try:
+        tree = sqlglot.parse_one(sql, read=dialect)
+    except sqlglot.errors.SqlglotError:
+        return None
+    group = tree.args.get("group") if isinstance(tree, exp.Select) else None
+    if group is None:
+        return None
+    tables = query_tables(tree)
+    asked = [p for parts in _asked_groupings(question) for p in parts]
+    for key in group.expressions:
+        if not isinstance(key, exp.Column) or key.table not in tables:
+            continue
+        table = tables[key.table]
+        ref = next(((other, other_col) for _t, col, other, other_col in graph.edges.get(table, ())
+                    if col.lower() == key.name.lower()), None)
+        own = words.get(table, {}).get(key.name.lower())
+        if ref is None or own is None or ref[0] in tables.values():
+            continue
+        for phrase in asked:
+            rest = [w for w in phrase if w not in own]
+            if len(rest) == len(phrase) or not rest:
+                continue                                  # the phrase must name the key and more
+            alias = next(f"{ref[0][0]}{n}" for n in range(1, 99) if f"{ref[0][0]}{n}" not in tables)
+            found = _column_named(rest, {alias: ref[0]}, words)
+            if found is None or found[1].lower() == ref[1].lower():
+                continue
+            old = key.copy()
+            new = exp.column(found[1], table=alias)
+            tree.append("joins", exp.Join(this=exp.to_table(ref[0]).as_(alias),
+                                          on=exp.EQ(this=exp.column(ref[1], table=alias), expression=old.copy())))
+            for col in [c for c in tree.find_all(exp.Column) if c == old and c.find_ancestor(exp.Join) is None]:
+                parent = col.parent
+                if isinstance(parent, exp.Alias) and parent.alias.lower() == old.name.lower():
+                    parent.replace(new.copy())
+                else:
+                    col.replace(new.copy())
+            return tree.sql(dialect=dialect)
+    return None
 
 
 # 'con 3 boletos o más', 'with at least 2 bags', 'más de 100 pasajeros', 'fewer than 5 coupons'.

@@ -12,6 +12,7 @@ from assistant.reshape import (
     count_threshold,
     distinct_entity_list,
     grouping_columns_first,
+    regroup_through_reference,
     requested_grouping,
 )
 
@@ -172,3 +173,32 @@ def test_a_bounded_count_gets_its_bound(demo_db, table_names, question, sql, cor
 ])
 def test_no_bound_is_guessed(table_names, question, sql):
     assert count_threshold(sql, "sqlite", question, table_names) is None
+
+
+@pytest.mark.parametrize(("question", "sql", "correct"), [
+    ("By destination country, how many business coupons are there?",
+     "SELECT f.destination AS destination, COUNT(*) FROM ticket_segments s JOIN flights f ON f.flight_id = "
+     "s.flight_id WHERE s.cabin = 'business' GROUP BY f.destination",
+     "SELECT a.country, COUNT(*) FROM ticket_segments s JOIN flights f ON f.flight_id = s.flight_id JOIN "
+     "airports a ON a.iata_code = f.destination WHERE s.cabin = 'business' GROUP BY a.country"),
+    ("vuelos por ciudad de origen, de más a menos",
+     "SELECT f.origin, COUNT(*) FROM flights f GROUP BY f.origin ORDER BY COUNT(*) DESC",
+     "SELECT a.city, COUNT(*) FROM flights f JOIN airports a ON a.iata_code = f.origin GROUP BY a.city "
+     "ORDER BY COUNT(*) DESC"),
+])
+def test_a_group_by_a_reference_becomes_the_referenced_column_asked_for(demo_db, grouping_words, join_graph,
+                                                                         question, sql, correct):
+    out = regroup_through_reference(sql, "sqlite", question, grouping_words, join_graph)
+    assert out is not None
+    assert Counter(rows(demo_db, out)) == Counter(rows(demo_db, correct)) != Counter(rows(demo_db, sql))
+
+
+@pytest.mark.parametrize(("question", "sql"), [
+    ("flights by origin", "SELECT f.origin, COUNT(*) FROM flights f GROUP BY f.origin"),     # the key itself
+    ("vuelos por país", "SELECT f.origin, COUNT(*) FROM flights f GROUP BY f.origin"),       # origin or destination?
+    ("flights by origin country", "SELECT a.country, COUNT(*) FROM flights f JOIN airports a ON a.iata_code = "
+     "f.origin GROUP BY a.country"),                                                        # already joined
+    ("flights by origin country", "SELECT COUNT(*) FROM flights"),                           # no groups
+])
+def test_no_reference_is_followed_unasked(grouping_words, join_graph, question, sql):
+    assert regroup_through_reference(sql, "sqlite", question, grouping_words, join_graph) is None
