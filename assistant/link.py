@@ -764,8 +764,26 @@ def _link_terms(q: str, claims: _Claims, catalog) -> list[Hint]:
             meaning = _qualified(meaning, folded, m.start(), catalog, named_tables)
             if _modifies_another_table(meaning, folded, m.start(), catalog, named_tables):
                 continue
+            neg = _NEGATION.search(folded[:m.start()])
+            if neg and _negated(meaning):             # 'sin contar cancelados' -> status <> 'cancelled'
+                text, meaning = q[neg.start():m.end()], _negated(meaning)
             out.append(Hint("term", text, meaning, f"'{text}' means {meaning}", True, m.start()))
     return out
+
+
+# A negation right before a glossary value: 'sin cancelados', 'sin contar anulados', 'excepto los
+# reembolsados', 'not cancelled', 'excluding no-shows'.
+_NEGATION = re.compile(r"(?<![\w])(?:sin(?:\s+contar)?|excepto|salvo|menos|no|ni|not|without|excluding|except)"
+                       r"(?:\s+(?:los|las|el|la|the|any))?\W*$")
+
+
+def _negated(meaning: str) -> str | None:
+    """'x = 'v'' -> 'x <> 'v'', 'x IN (...)' -> 'x NOT IN (...)'; None for any other form."""
+    if re.fullmatch(r"[\w.]+ = '[^']*'", meaning.strip()):
+        return meaning.replace(" = ", " <> ", 1)
+    if re.fullmatch(r"[\w.]+ IN \(.*\)", meaning.strip()):
+        return meaning.replace(" IN ", " NOT IN ", 1)
+    return None
 
 
 def _phrase(words: str) -> str:

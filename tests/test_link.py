@@ -340,7 +340,13 @@ def test_prompt_lines_are_capped(db, catalog):
     ("cancelled coupons on XA401", "ticket_segments.status = 'cancelled'"),
     ("boletos reembolsados", "tickets.status = 'refunded'"),
     # ... and stays unqualified when no table with that column is named
-    ("cuantos pax sin contar cancelados", "status = 'cancelled'"),
+    ("cuantos pax cancelados hay", "status = 'cancelled'"),
+    # a negation right before the word negates the condition
+    ("cuantos pax sin contar cancelados", "status <> 'cancelled'"),
+    ("vuelos de hoy no cancelados", "flights.status <> 'cancelled'"),
+    ("boletos de 2026 sin anulados ni reembolsados", "tickets.status <> 'refunded'"),
+    ("flights today excluding the cancelled ones", "flights.status <> 'cancelled'"),
+    ("¿no hay vuelos cancelados hoy?", "flights.status = 'cancelled'"),    # negates the sentence, not the word
 ])
 def test_glossary_words_for_stored_values_become_hints(catalog, question, meaning):
     res = link(question, catalog=catalog, today=TODAY, fetch=None)
