@@ -85,11 +85,13 @@ def distinct_entity_list(sql: str, dialect: str, keys: Mapping[str, Collection[s
 
 
 # 'por canal', 'by cabin', 'per currency', 'para cada moneda', 'for each status': the question asks for
-# one row per value of a column. Ordering words before 'by' ('sorted by fare') ask for no grouping.
+# one row per value of a column.
 _GROUP_MARKER = re.compile(r"(?<![\w])(?:(\w+)\s+)?(?:por|by|per|segun|para cada|for each|cada)\s+"
                            r"(?:(?:el|la|los|las|the|each|cada|su|sus|their|its)\s+)?"
                            r"((?:[^\W\d_]+)(?:\s+[^\W\d_]+){0,3})")
-_ORDERING = re.compile(r"^(?:order|ordered|sort|sorted|rank|ranked|orden\w*|clasific\w*)$")
+# Words before 'by'/'por' that make it no grouping: ordering ('sorted by fare') and participles, whose
+# 'by' names who did it ('operated by American Airlines', 'operados por XA').
+_NOT_GROUPING = re.compile(r"^(?:order|sort|rank|orden\w*|clasific\w*|(?!group)\w+ed|(?!agrup)\w+(?:ad|id)[oa]s?)$")
 _JOINERS = {"y", "e", "and"}
 _PHRASE_END = {"or", "o", "con", "with", "que", "that", "en", "in", "desde", "from", "para", "for", "sin", "without"}
 
@@ -134,12 +136,13 @@ def requested_grouping(sql: str, dialect: str, question: str,
                           or not e.find(exp.AggFunc) or _bare_columns(e) for e in outputs):
         return None
     tables = query_tables(tree)
+    fixed = _fixed_columns(tree)
     chosen: list[tuple[str, str]] = []
     for parts in _asked_groupings(question):
         for phrase in parts:
             found = _column_named(phrase, tables, words)
-            if found is None:
-                break
+            if found is None or (tables[found[0]], found[1].lower()) in fixed:
+                break                                    # 'routes by American Airlines' filters, not groups
             if found not in chosen:
                 chosen.append(found)
     if not chosen:
@@ -155,7 +158,7 @@ def _asked_groupings(question: str) -> list[list[list[str]]]:
     canal y moneda' -> [[canal], [moneda]]."""
     out = []
     for m in _GROUP_MARKER.finditer(fold(question)):
-        if m.group(1) and _ORDERING.match(m.group(1)):
+        if m.group(1) and _NOT_GROUPING.match(m.group(1)):
             continue
         parts: list[list[str]] = [[]]
         for w in m.group(2).split():
@@ -166,6 +169,20 @@ def _asked_groupings(question: str) -> list[list[list[str]]]:
             elif w not in STOPWORDS:
                 parts[-1].append(_stem(w))
         out.append(parts)
+    return out
+
+
+def _fixed_columns(tree: exp.Select) -> set[tuple[str, str]]:
+    """(table, column) of the columns the WHERE clause sets to one value (`col = 'x'`)."""
+    where = tree.args.get("where")
+    tables = query_tables(tree)
+    out = set()
+    for eq in (where.find_all(exp.EQ) if where is not None else ()):
+        for side, other in ((eq.this, eq.expression), (eq.expression, eq.this)):
+            if isinstance(side, exp.Column) and isinstance(other, exp.Literal):
+                table = tables.get(side.table) if side.table else (next(iter(tables.values())) if len(tables) == 1 else None)
+                if table:
+                    out.add((table, side.name.lower()))
     return out
 
 

@@ -106,6 +106,8 @@ def grouping_words(demo_db):
     ("reservas por canal y moneda: cuántas y cuánto suman",
      "SELECT COUNT(*), SUM(total_amount) FROM bookings",
      "SELECT channel, currency, COUNT(*), SUM(total_amount) FROM bookings GROUP BY channel, currency"),
+    ("flights grouped by carrier", "SELECT COUNT(*) FROM flights",
+     "SELECT carrier_code, COUNT(*) FROM flights GROUP BY carrier_code"),
     ("flown coupons per cabin", "SELECT COUNT(*) FROM ticket_segments s JOIN flights f ON f.flight_id = "
      "s.flight_id WHERE s.status = 'flown'",
      "SELECT cabin, COUNT(*) FROM ticket_segments WHERE status = 'flown' GROUP BY cabin"),
@@ -127,6 +129,8 @@ def test_a_total_asked_per_column_is_grouped_by_it(demo_db, grouping_words, ques
     ("reservas por canal", "SELECT channel, COUNT(*) FROM bookings GROUP BY channel"),  # already grouped
     ("reservas por canal", "SELECT record_locator FROM bookings"),                # not a total
     ("maletas por estado", "SELECT COUNT(*) FROM special_service_requests"),     # not a column of the query
+    ("vuelos operados por aerolínea", "SELECT COUNT(*) FROM flights"),           # 'by' names who did it
+    ("bookings made through the app by channel", "SELECT COUNT(*) FROM bookings WHERE channel = 'app'"),
 ])
 def test_no_grouping_is_guessed(grouping_words, question, sql):
     assert requested_grouping(sql, "sqlite", question, grouping_words) is None
