@@ -8,7 +8,9 @@ per configuration, in this one process, and sends each the same requests the ass
 real system prefix, the real user message with its hints) at temperature 0:
 
 * `plain`: the production configuration;
-* `lookup n,k`: drafting from n-grams of up to n tokens, k tokens per draft. llama-cpp-python needs
+* `flash`: the production configuration with llama.cpp's flash attention, which fuses the attention
+  over the cached prefix (3,500 tokens here) into one kernel;
+* `n:k` (prompt lookup): drafting from n-grams of up to n tokens, k tokens per draft. llama-cpp-python needs
   `logits_all=True` for it (it sizes its score buffer by that argument), which would also compute
   logits for every prompt token; the prompt batch is therefore evaluated without them, as a real
   integration would, so the comparison is the drafting itself.
@@ -17,6 +19,7 @@ Outputs must be identical (greedy decoding verified token by token); the table r
 and tokens/s per configuration and the ratio to `plain`. Writes benchmarks/results/decoding.json.
 
     flock /tmp/abordo-model.lock .venv/bin/python benchmarks/decoding.py [--questions 12] [--configs plain,2:2,3:8]
+    flock /tmp/abordo-model.lock .venv/bin/python benchmarks/decoding.py --configs plain,flash --name attention
 """
 from __future__ import annotations
 
@@ -66,13 +69,15 @@ def run(config: str, model_path: str, system: str, reqs: list[tuple[str, str]]) 
     from assistant.pipeline import SQL_STOP
 
     kwargs = {}
-    if config != "plain":
+    if config == "flash":
+        kwargs = {"flash_attn": True}
+    elif config != "plain":
         ngram, k = (int(x) for x in config.split(":"))
         kwargs = {"draft_model": LlamaPromptLookupDecoding(max_ngram_size=ngram, num_pred_tokens=k),
                   "logits_all": True}
     llm = Llama(model_path=model_path, n_ctx=MIN_CTX, n_threads=2, n_threads_batch=2, n_batch=N_BATCH,
                 n_ubatch=N_BATCH, verbose=False, **kwargs)
-    if config != "plain":
+    if "draft_model" in kwargs:
         original_eval = llm.eval
 
         def eval_prompt_without_logits(tokens):
@@ -111,6 +116,7 @@ def main() -> None:
     ap.add_argument("--questions", type=int, default=12)
     ap.add_argument("--configs", default="plain,2:2,3:8")
     ap.add_argument("--db", help="a seeded demo database (default: a fresh demo seeded in a temp dir)")
+    ap.add_argument("--name", default="decoding", help="result file name in benchmarks/results/")
     args = ap.parse_args()
     from assistant.models import locate
     from db.settings import load_settings
@@ -136,7 +142,7 @@ def main() -> None:
         r["same_output"] = same
         print(f"{r['config']:10} {r['tokens']:7d} {r['seconds']:8.1f} {r['tokens_per_s']:7.2f} {r['p50_s']:7.2f} "
               f"{r['ratio_vs_first']:8.2f}x {same:>5}/{len(r['rows'])}")
-    write_result("decoding", {"machine": machine(settings), "questions": len(reqs), "results": results})
+    write_result(args.name, {"machine": machine(settings), "questions": len(reqs), "results": results})
 
 
 if __name__ == "__main__":
