@@ -33,6 +33,7 @@ from assistant.reshape import (
     grouping_columns_first,
     regroup_through_reference,
     requested_grouping,
+    top_of_groups,
 )
 from assistant.valuefix import move_values_to_their_table, repoint_values
 from db.catalog import Catalog, load_catalog
@@ -169,13 +170,15 @@ class Assistant:
     def _reshape(self, sql: str, question: str) -> str:
         """The deterministic rewrites of a model query: a grand total grouped by the column the
         question asked it per, a group by a reference replaced by the referenced column the question
-        names ('por país de destino'), a per-group count bounded as the question bounds it, then (none of these
+        names ('por país de destino'), a per-group count bounded as the question bounds it, the top
+        group(s) of a 'which X has the most Y' question, then (none of these
         changes a value it reads) grouping columns first, a misplaced reference value re-pointed, a
         value read from the one table of the query whose column holds it, an entity list read through
         joins made DISTINCT."""
         sql = requested_grouping(sql, self.dialect, question, self.grouping_words) or sql
         sql = regroup_through_reference(sql, self.dialect, question, self.grouping_words, self.join_graph) or sql
         sql = count_threshold(sql, self.dialect, question, self.table_names) or sql
+        sql = top_of_groups(sql, self.dialect, question) or sql
         sql = grouping_columns_first(sql, self.dialect) or sql
         sql = repoint_values(sql, self.dialect, self.join_graph, self.text_columns, self.fetch) or sql
         sql = move_values_to_their_table(sql, self.dialect, self.stored_values, self.fetch) or sql

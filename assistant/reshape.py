@@ -307,3 +307,45 @@ def count_threshold(sql: str, dialect: str, question: str, table_words: Mapping[
     op, n = found.pop()
     tree.set("having", exp.Having(this=_COMPARE[op](this=counts[0].copy(), expression=exp.Literal.number(n))))
     return tree.sql(dialect=dialect)
+
+
+# 'qué vuelo tiene más maletas', 'el aeropuerto con más salidas', 'which flight has the most bags',
+# 'the 5 busiest routes'. Not 'más de 3' (a bound) and not an ordering ('de más a menos').
+_MOST = re.compile(r"(?<![\w])(?:(?:tiene|tienen|tuvo|tuvieron|con|hay|registra\w*)\s+(?:la\s+)?"
+                   r"(?:mayor\s+(?:cantidad|numero)\s+de|mas)\s+(?!de(?![\w])|que(?![\w]))[^\W\d_]"
+                   r"|the\s+most(?![\w])|busiest|the\s+(?:largest|highest|greatest)\s+number)")
+_ORDER_ONLY = re.compile(r"de\s+mas\s+a\s+menos|de\s+menos\s+a\s+mas|most\s+to\s+least|least\s+to\s+most"
+                         r"|descend|ascend|ordenad|ordered|sorted"
+                         r"|mas\s+(?:[^\W\d_]+\s+){1,2}que(?![\w])|more\s+(?:[^\W\d_]+\s+){1,2}than(?![\w])")
+_TOP_N = re.compile(r"(?<![\w])(?:top|los|las|the|primer[oa]s|first)\s+(\d+)(?![\w])"
+                    r"|(?<![\w])(\d+)\s+(?:[^\W\d_]+\s+)?(?:busiest|mas|most)(?![\w])")
+
+
+def top_of_groups(sql: str, dialect: str, question: str) -> str | None:
+    """A question for the group with the most of something ('¿qué vuelo tiene más maletas?') that the
+    model answered with every group's count: ordered by that count, descending, and cut to the one (or
+    the N the question names, 'los 3 aeropuertos con más salidas'). None when nothing changes.
+
+    Only when the query groups, has exactly one aggregate output and no ORDER BY or LIMIT, and the
+    question says 'the most' without asking for an ordering of all groups ('de más a menos') or
+    comparing two quantities ('más maletas que asientos')."""
+    folded = fold(question)
+    if not _MOST.search(folded) or _ORDER_ONLY.search(folded):
+        return None
+    try:
+        tree = sqlglot.parse_one(sql, read=dialect)
+    except sqlglot.errors.SqlglotError:
+        return None
+    if not isinstance(tree, exp.Select) or not tree.args.get("group") \
+            or any(tree.args.get(k) for k in ("order", "limit", "having")):
+        return None
+    aggregates = [e for e in tree.expressions if e.find(exp.AggFunc)]
+    if len(aggregates) != 1:
+        return None
+    numbers = [int(a or b) for a, b in _TOP_N.findall(folded)]
+    if len(set(numbers)) > 1:
+        return None
+    inner = aggregates[0].this if isinstance(aggregates[0], exp.Alias) else aggregates[0]
+    tree.set("order", exp.Order(expressions=[exp.Ordered(this=inner.copy(), desc=True)]))
+    tree.set("limit", exp.Limit(expression=exp.Literal.number(numbers[0] if numbers else 1)))
+    return tree.sql(dialect=dialect)

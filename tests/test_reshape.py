@@ -14,6 +14,7 @@ from assistant.reshape import (
     grouping_columns_first,
     regroup_through_reference,
     requested_grouping,
+    top_of_groups,
 )
 
 
@@ -206,3 +207,35 @@ def test_a_group_by_a_reference_becomes_the_referenced_column_asked_for(demo_db,
 ])
 def test_no_reference_is_followed_unasked(grouping_words, join_graph, question, sql):
     assert regroup_through_reference(sql, "sqlite", question, grouping_words, join_graph) is None
+
+
+BAGS_PER_FLIGHT = ("SELECT s.flight_id, COUNT(*) FROM baggage b JOIN ticket_segments s ON s.segment_id = b.segment_id "
+                   "GROUP BY s.flight_id")
+
+
+@pytest.mark.parametrize(("question", "n"), [
+    ("¿Qué vuelo tiene más maletas?", 1),
+    ("Which flight has the most bags?", 1),
+    ("los 3 vuelos con más maletas", 3),
+    ("top 5 flights with the most bags", 5),
+])
+def test_the_group_with_the_most_is_kept(demo_db, question, n):
+    out = top_of_groups(BAGS_PER_FLIGHT, "sqlite", question)
+    assert out is not None
+    counts = sorted((c for _, c in rows(demo_db, BAGS_PER_FLIGHT)), reverse=True)
+    assert [c for _, c in rows(demo_db, out)] == counts[:n]
+
+
+@pytest.mark.parametrize("question", [
+    "maletas por vuelo, de más a menos",                 # an ordering of every group
+    "vuelos con más de 3 maletas",                       # a bound
+    "¿Cuántas maletas tiene cada vuelo?",                # no superlative
+    "vuelos que tienen más maletas que asientos",        # a comparison
+])
+def test_no_top_is_cut_unasked(question):
+    assert top_of_groups(BAGS_PER_FLIGHT, "sqlite", question) is None
+
+
+def test_a_query_that_already_orders_keeps_its_order():
+    sql = BAGS_PER_FLIGHT + " ORDER BY 2 DESC LIMIT 1"
+    assert top_of_groups(sql, "sqlite", "Which flight has the most bags?") is None
