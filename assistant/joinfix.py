@@ -59,6 +59,11 @@ class JoinGraph:
     def has(self, table: str, column: str) -> bool:
         return column.lower() in self.columns.get(table, ())
 
+    def reference(self, table: str | None, column: str) -> tuple[str, str] | None:
+        """(table, column) that `table.column` references as a foreign key, if it is one."""
+        return next(((other, other_col) for _t, col, other, other_col in self.edges.get(table or "", ())
+                     if col.lower() == column.lower()), None)
+
     def referenced_key(self, table: str, column: str) -> str | None:
         """The key of `table` that a foreign-key column called `column` elsewhere references
         (`aircraft_type` -> aircraft_types.code), if there is exactly one."""

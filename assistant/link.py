@@ -662,8 +662,9 @@ def link(question: str, *, catalog, today: date, fetch: Fetch | None,
     hints += _link_locators(question, claims, cols, fetch)
     hints += _link_dates(question, claims, today)
     hints += _link_places(question, claims, cols, catalog, fetch)
-    hints += _link_terms(question, claims, catalog)
-    hints += _link_values(question, claims, catalog, values or {}, hints)
+    named_tables = table_words(catalog)
+    hints += _link_terms(question, claims, catalog, named_tables)
+    hints += _link_values(question, claims, catalog, values or {}, hints, named_tables)
     hints += _link_names(question, claims, cols, catalog, fetch)
     hints = _without_broader_terms(hints)
     hints.sort(key=lambda h: h.pos)
@@ -671,7 +672,7 @@ def link(question: str, *, catalog, today: date, fetch: Fetch | None,
 
 
 def _link_values(q: str, claims: _Claims, catalog, values: Mapping[tuple[str, str], Sequence[str]],
-                 found: list[Hint]) -> list[Hint]:
+                 found: list[Hint], named_tables: dict[str, str]) -> list[Hint]:
     """A word of the question that is a stored value of a small categorical column ('titanium
     members' -> passengers.loyalty_tier = 'titanium', 'booked through the app' -> bookings.channel =
     'app'). The value list sits in the prompt's schema, but the model drops such a filter unless it
@@ -683,7 +684,6 @@ def _link_values(q: str, claims: _Claims, catalog, values: Mapping[tuple[str, st
     folded = fold(q)
     said = " ".join(h.line for h in found)
     name_tokens = {tok for t in catalog.exposed_tables.values() for c in t.columns for tok in c.lower().split("_")}
-    named_tables = table_words(catalog)
     by_value: dict[str, list[tuple[str, str, str]]] = {}
     for (table, column), vals in values.items():
         if column.lower() == "status" or column.lower().endswith("_status"):
@@ -706,7 +706,7 @@ def _link_values(q: str, claims: _Claims, catalog, values: Mapping[tuple[str, st
         if not places:
             continue
         if len(places) > 1:                       # 'MXN' of bookings or of tickets: the one the question names
-            table = _nearest_table(folded, m.start(), table_words(catalog), {t for t, _, _ in places})
+            table = _nearest_table(folded, m.start(), named_tables, {t for t, _, _ in places})
             places = [p for p in places if p[0] == table] or places
         claims.take(*m.span())
         text = q[m.start():m.end()]
@@ -734,7 +734,7 @@ def _without_broader_terms(hints: list[Hint]) -> list[Hint]:
     return out
 
 
-def _link_terms(q: str, claims: _Claims, catalog) -> list[Hint]:
+def _link_terms(q: str, claims: _Claims, catalog, named_tables: dict[str, str]) -> list[Hint]:
     """Glossary words that stand for a stored value ('volaron' -> status = 'flown', 'pesos' ->
     currency = 'MXN'): the whole glossary sits in the prompt's static prefix, but a small model heeds a
     condition far more reliably when it is repeated next to the question. Phrases naming one column
@@ -743,7 +743,6 @@ def _link_terms(q: str, claims: _Claims, catalog) -> list[Hint]:
     out: too often they mean something else. Plurals match ('perdidas'); spans are not claimed, so a
     passenger called like a word is still found."""
     folded = fold(q)
-    named_tables = table_words(catalog)
     out: list[Hint] = []
     seen: set[str] = set()
     for term in sorted(catalog.terms, key=len, reverse=True):

@@ -168,13 +168,11 @@ class Assistant:
         return prompts.compact_schema(self.catalog, types, fks, self.stored_values, pks)
 
     def _reshape(self, sql: str, question: str) -> str:
-        """The deterministic rewrites of a model query: a grand total grouped by the column the
-        question asked it per, a group by a reference replaced by the referenced column the question
-        names ('por país de destino'), a per-group count bounded as the question bounds it, the top
-        group(s) of a 'which X has the most Y' question, then (none of these
-        changes a value it reads) grouping columns first, a misplaced reference value re-pointed, a
-        value read from the one table of the query whose column holds it, an entity list read through
-        joins made DISTINCT."""
+        """The deterministic rewrites of a model query: first those that restore what the question
+        asked (a grouping, a grouping through a reference, a count's bound, the top group), then
+        those that change no value the query reads (grouping columns first, a misplaced reference
+        value re-pointed, a value read from the one table of the query whose column holds it, an
+        entity list read through joins made DISTINCT)."""
         sql = requested_grouping(sql, self.dialect, question, self.grouping_words) or sql
         sql = regroup_through_reference(sql, self.dialect, question, self.grouping_words, self.join_graph) or sql
         sql = count_threshold(sql, self.dialect, question, self.table_names) or sql

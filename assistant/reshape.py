@@ -1,11 +1,15 @@
-"""Reshape a model query without changing what it means: grouping columns first
-(`SELECT SUM(fare), currency ... GROUP BY currency` becomes `SELECT currency, SUM(fare) ...`), a
-list of one table's entities read through fanning-out joins made DISTINCT, and a total the question
-asked per value of a column ('por canal') grouped by it when the model wrote one grand total.
+"""Deterministic rewrites of a model query, instead of spending a second model call.
 
-Staff read a per-currency table by its currency column, and the prompt asks for grouping columns first;
-a small model often writes the aggregate first anyway. Moving output columns changes no value and no
-row, only their order, so this is done deterministically instead of spending a model call.
+Two only reshape, changing no value and no row: grouping columns first (`SELECT SUM(fare), currency
+... GROUP BY currency` becomes `SELECT currency, SUM(fare) ...`: staff read a per-currency table by its
+currency column, and a small model often writes the aggregate first), and a list of one table's
+entities read through fanning-out joins made DISTINCT.
+
+Four restore what the question asked and the model left out, each only when the question's words
+name it unambiguously: a grand total asked 'por canal' grouped by that column
+(`requested_grouping`), a group by a reference replaced by the referenced column the question names
+(`regroup_through_reference`), the HAVING of a bounded per-group count (`count_threshold`), and the
+top group(s) of a 'which X has the most Y' question (`top_of_groups`).
 """
 from __future__ import annotations
 
@@ -236,8 +240,7 @@ def regroup_through_reference(sql: str, dialect: str, question: str,
         if not isinstance(key, exp.Column) or key.table not in tables:
             continue
         table = tables[key.table]
-        ref = next(((other, other_col) for _t, col, other, other_col in graph.edges.get(table, ())
-                    if col.lower() == key.name.lower()), None)
+        ref = graph.reference(table, key.name)
         own = words.get(table, {}).get(key.name.lower())
         if ref is None or own is None or ref[0] in tables.values():
             continue

@@ -34,8 +34,7 @@ def repoint_values(sql: str, dialect: str, graph: JoinGraph, text_columns: Mappi
     changed = False
     for eq, col, lit in _column_equals_string(tree):
         table = _table_of(col, eq.find_ancestor(exp.Select), graph)
-        ref = next(((r, rk) for t, c, r, rk in graph.edges.get(table or "", ()) if c.lower() == col.name.lower()),
-                   None)
+        ref = graph.reference(table, col.name)
         if ref is None:
             continue
         ref_table, ref_key = ref
