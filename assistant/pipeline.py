@@ -40,7 +40,7 @@ from db.catalog import Catalog, load_catalog
 from db.engines import dialect_of, make_engine
 from db.settings import Settings
 from sql_tools.errors import SqlToolError
-from sql_tools.service import log_refusal, run_guarded
+from sql_tools.service import log_refusal, log_rejection, run_guarded
 
 # Errors the model can fix by rewriting its SQL. Others (audit failure, bulk-extraction refusal,
 # database down) are final: repairing would not help and must not be attempted.
@@ -48,7 +48,7 @@ REPAIRABLE = {"parse_error", "multiple_statements", "not_a_query", "write_or_com
               "function_not_allowed", "column_not_allowed", "whole_row", "pii_in_expression", "too_complex",
               "recursive_cte", "cartesian_product", "untraceable_personal_data", "database_error",
               "execution_error", "timeout", "result_too_large", "rejected_by_executor", "permission_denied",
-              "unknown_column", "unknown_table", "bulk_personal_data"}
+              "unknown_column", "unknown_table", "bulk_personal_data", "repeated_text"}
 REFUSE_MARK = "REFUSE"
 SQL_STOP = ["\n\n", "\nQ:", "```\n", "<|im_end|>"]
 
@@ -102,6 +102,33 @@ def _jsonable(v):
         return float(v) if hasattr(v, "__float__") and not hasattr(v, "isoformat") else str(v)
     except (TypeError, ValueError):
         return str(v)
+
+
+def repeated_piece(text: str, times: int = 3, shortest: int = 10, longest: int = 200) -> int:
+    """The length of the piece `text` ends with written `times` times in a row (10-200 characters, not
+    blank), or 0.
+
+    A small model at temperature 0 sometimes falls into a loop ("AND s.cabin = 'premium' AND s.cabin =
+    'economy' AND s.cabin = 'premium' ..."): nothing it writes after that can be a query worth running,
+    and waiting for the token limit costs the user half a minute. No query a person would write repeats
+    ten characters or more three times back to back."""
+    for n in range(shortest, min(longest, len(text) // times) + 1):
+        unit = text[-n:]
+        if unit.strip() and text.endswith(unit * times):
+            return n
+    return 0
+
+
+def repeats_itself(text: str) -> bool:
+    return repeated_piece(text) > 0
+
+
+def collapse_repetition(text: str) -> str:
+    """`text` with its repeated ending written once (what the repair prompt shows the model)."""
+    n = repeated_piece(text)
+    while n and text.endswith(text[-n:] * 2):
+        text = text[:-n]
+    return text
 
 
 def extract_sql(text: str) -> str:
@@ -302,18 +329,28 @@ class Assistant:
                 "completion_tokens": ans.completion_tokens}
 
     def _call(self, ans: Answer, user_msg: str, *, max_tokens: int, stop: list[str] | None = None,
-              on_token: Callable[[str], None] | None = None) -> str:
-        """One model call with the shared system prefix; usage is added to `ans`."""
+              on_token: Callable[[str], None] | None = None,
+              cut_when: Callable[[str], bool] | None = None) -> str:
+        """One model call with the shared system prefix; usage is added to `ans`.
+
+        With `cut_when`, the reply is streamed and generation stops as soon as `cut_when(text so far)`
+        holds; the backend's usage report never arrives then, so the streamed chunks (one per token on
+        llama.cpp) count as the completion tokens."""
         messages = [SystemMessage(self.system_prompt), HumanMessage(user_msg)]
         kwargs = {"max_tokens": max_tokens}
-        if on_token is not None:
-            text, meta = "", {}
+        if on_token is not None or cut_when is not None:
+            text, meta, chunks = "", {}, 0
             for chunk in self.chat.stream(messages, stop=stop, **kwargs):
                 text += chunk.content
-                on_token(chunk.content)
+                chunks += bool(chunk.content)
+                if on_token is not None:
+                    on_token(chunk.content)
                 meta = {**meta, **(chunk.response_metadata or {})}
                 if chunk.usage_metadata:
                     meta["usage"] = chunk.usage_metadata
+                if cut_when is not None and chunk.content and cut_when(text):
+                    meta.setdefault("completion_tokens", chunks)
+                    break
         else:
             msg = self.chat.invoke(messages, stop=stop, **kwargs)
             text, meta = msg.content, dict(msg.response_metadata or {})
@@ -335,15 +372,18 @@ class Assistant:
                                             dated=dated)
         stage("generate")
         t = time.perf_counter()
-        sql = extract_sql(self._call(ans, user_msg, max_tokens=256, stop=SQL_STOP))
+        sql = self._write_sql(ans, user_msg)
         ans.timings["generate"] += time.perf_counter() - t
         for attempt in (1, 2):
             ans.sql_generated = sql
             if sql.strip().upper().startswith(REFUSE_MARK):
                 self._refuse(ans, Refusal("model"))
                 return
-            run_sql = self._reshape(sql, question)
-            error = self._execute(ans, run_sql, question, stage)
+            if repeats_itself(sql):
+                error = self._reject_repetition(ans, sql, question)
+            else:
+                run_sql = self._reshape(sql, question)
+                error = self._execute(ans, run_sql, question, stage)
             if error is not None and error.code == "unknown_column":
                 fixed = fix_joins(run_sql, self.dialect, self.join_graph)
                 if fixed and self._execute(ans, self._reshape(fixed, question), question, stage) is None:
@@ -356,9 +396,24 @@ class Assistant:
                 return
             stage("generate")
             t = time.perf_counter()
-            repair = prompts.repair_message(user_msg, sql, error.message, prompts.table_columns(self.catalog, sql))
-            sql = extract_sql(self._call(ans, repair, max_tokens=256, stop=SQL_STOP))
+            shown = collapse_repetition(sql) if error.code == "repeated_text" else sql
+            repair = prompts.repair_message(user_msg, shown, error.message, prompts.table_columns(self.catalog, sql))
+            sql = self._write_sql(ans, repair)
             ans.timings["generate"] += time.perf_counter() - t
+
+    def _write_sql(self, ans: Answer, user_msg: str) -> str:
+        """One SQL-writing call, cut short if the model starts repeating itself (`repeats_itself`).
+        A cut reply is returned as written so far, and still ends in the repeated piece."""
+        return extract_sql(self._call(ans, user_msg, max_tokens=256, stop=SQL_STOP, cut_when=repeats_itself))
+
+    def _reject_repetition(self, ans: Answer, sql: str, question: str) -> SqlToolError:
+        """A looping reply is never run; it is audited like any rejected query and can be repaired once."""
+        error = SqlToolError("the query repeated the same text over and over (write each condition once)",
+                             code="repeated_text",
+                             message_es="la consulta repite el mismo texto una y otra vez")
+        log_rejection(question, sql, error.code, error.message, settings=self.settings, role=self.role,
+                      user=self.user, llm_info=self._llm_info(ans))
+        return error
 
     def _execute(self, ans: Answer, sql: str, question: str, stage) -> SqlToolError | None:
         stage("execute")

@@ -15,11 +15,20 @@ class RecordingChat(FakeListChatModel):
     def __init__(self, responses: list[str], **kwargs):
         super().__init__(responses=responses, calls=[], **kwargs)
 
-    def _call(self, messages, stop=None, run_manager=None, **kwargs):
-        if self.i >= len(self.responses):
-            raise AssertionError(f"the pipeline made an unscripted model call #{self.i + 1}")
+    def _record(self, messages) -> None:
+        # FakeListChatModel starts its list over after the last reply: count the calls instead.
+        if len(self.calls) >= len(self.responses):
+            raise AssertionError(f"the pipeline made an unscripted model call #{len(self.calls) + 1}")
         self.calls.append(list(messages))
+
+    def _call(self, messages, stop=None, run_manager=None, **kwargs):
+        self._record(messages)
         return super()._call(messages, stop=stop, run_manager=run_manager, **kwargs)
+
+    def _stream(self, messages, stop=None, run_manager=None, **kwargs):
+        """Streams the scripted reply a character at a time (the pipeline streams SQL to cut loops)."""
+        self._record(messages)
+        yield from super()._stream(messages, stop=stop, run_manager=run_manager, **kwargs)
 
     @property
     def user_messages(self) -> list[str]:

@@ -12,7 +12,8 @@ from decimal import Decimal
 import pytest
 from click.testing import CliRunner
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
-from langchain_core.messages import HumanMessage
+from langchain_core.messages import AIMessageChunk, HumanMessage
+from langchain_core.outputs import ChatGenerationChunk
 from pydantic import Field
 
 from assistant import eval_cli
@@ -188,6 +189,10 @@ class QuestionFake(FakeListChatModel):
             if needle in text:
                 return reply(text) if callable(reply) else reply
         return "SELECT 1"
+
+    def _stream(self, messages, stop=None, run_manager=None, **kwargs):
+        """The pipeline streams SQL replies (to cut a looping one short): the reply in one chunk."""
+        yield ChatGenerationChunk(message=AIMessageChunk(content=self._call(messages, stop=stop, **kwargs)))
 
 
 def _write(path, items):

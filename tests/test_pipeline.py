@@ -7,7 +7,7 @@ from collections import Counter
 import pytest
 
 from assistant.memory import Memory
-from assistant.pipeline import Assistant, extract_sql
+from assistant.pipeline import Assistant, collapse_repetition, extract_sql, repeats_itself
 from db.settings import Settings
 from sql_tools.audit import get_audit_log
 from tests.fakes import RecordingChat
@@ -134,15 +134,58 @@ def test_the_key_a_foreign_key_names_is_read_without_a_second_call(settings, dem
 
 def test_an_unterminated_string_from_the_model_gets_the_repair_call(settings, demo_db):
     a, chat = make(settings, ["SELECT code, COUNT(*) FROM special_service_requests WHERE code IN ('BLND', '",
-                              "SELECT code, COUNT(*) FROM special_service_requests GROUP BY code"])
+                              "SELECT code, COUNT(*) FROM special_service_requests GROUP BY code",
+                              "Estas son las solicitudes por código."])
     ans = a.ask("¿Cuántas solicitudes de servicio especial hay por código?")
     assert ans.error is None and ans.row_count > 0 and "failed" in chat.user_messages[1]
+    assert ans.llm_calls == 3                   # the repair, then the summary of the nine groups
 
 
 def test_an_unfixable_column_still_gets_the_repair_call(settings):
     a, chat = make(settings, ["SELECT p.nope FROM passengers p", "SELECT COUNT(*) FROM passengers"])
     ans = a.ask("How many passengers are there?")
     assert ans.error is None and ans.llm_calls == 2 and not ans.join_fixed
+
+
+LOOP = ("SELECT f.flight_number FROM flights f JOIN ticket_segments s ON s.flight_id = f.flight_id WHERE "
+        "s.cabin = 'business'" + " AND s.cabin = 'premium' AND s.cabin = 'economy'" * 12)
+
+
+def test_a_reply_that_loops_is_cut_short_never_run_and_repaired_once(settings, demo_db):
+    a, chat = make(settings, [LOOP, "SELECT COUNT(*) FROM flights"])
+    ans = a.ask("How many flights are there?")
+    assert ans.error is None and ans.llm_calls == 2
+    assert ans.text == f"The answer is {scalar(demo_db, 'SELECT COUNT(*) FROM flights'):,}."
+    # generation stopped at the third repetition, not at the end of the scripted reply
+    assert len(ans.sql_generated) > 0 and ans.completion_tokens < len(LOOP) // 2
+    repair = chat.user_messages[1]
+    assert "repeated the same text" in repair
+    assert repair.count("s.cabin = 'premium'") <= 2 and repair.count("s.cabin = 'economy'") <= 2  # once
+    assert audit_verdicts(settings) == ["rejected", "accepted"]
+
+
+def test_a_reply_that_loops_twice_fails_clearly(settings):
+    a, chat = make(settings, [LOOP, LOOP])
+    ans = a.ask("¿Cuántos vuelos hay?")
+    assert ans.error == "repeated_text" and ans.llm_calls == 2 and ans.row_count == 0 and ans.sql == ""
+    assert ans.text.startswith("No pude responder esa pregunta: la consulta repite el mismo texto")
+    assert audit_verdicts(settings) == ["rejected", "rejected"]
+
+
+@pytest.mark.parametrize("text, loops", [
+    ("SELECT a FROM t WHERE x = 1" + " AND y = 'z'" * 3, True),
+    ("SELECT a FROM t WHERE x = 1" + " AND y = 'z'" * 2, False),      # twice is not a loop
+    ("SELECT a, b, c FROM t" + " OR 1" * 5, False),                    # piece shorter than 10 characters
+    ("SELECT 1" + " " * 60, False),                                    # blank
+    ("SELECT code FROM special_service_requests WHERE code IN ('WCHR', 'WCHC') AND code <> 'WCHC'", False),
+])
+def test_repeats_itself(text, loops):
+    assert repeats_itself(text) is loops
+
+
+def test_collapse_repetition_keeps_one_copy():
+    assert collapse_repetition("SELECT a FROM t WHERE x = 1" + " AND y = 'z'" * 5) == \
+        "SELECT a FROM t WHERE x = 1 AND y = 'z'"
 
 
 def test_refusal_needs_no_model_and_is_audited(settings):
@@ -271,7 +314,7 @@ def test_results_cut_at_the_role_cap_say_so(settings):
     ans = a.ask("List every flight id")
     assert ans.row_count == 200 and ans.truncated
     assert "first 200 rows" in ans.text
-    a, _ = make(settings, ["SELECT flight_id FROM flights LIMIT 5"])
+    a, _ = make(settings, ["SELECT flight_id FROM flights LIMIT 5", "Here are the flight ids."])
     ans = a.ask("List five flight ids")
     assert ans.row_count == 5 and not ans.truncated
 

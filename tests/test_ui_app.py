@@ -14,6 +14,8 @@ import sqlalchemy as sa
 import streamlit as st
 import yaml
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
+from langchain_core.messages import AIMessageChunk
+from langchain_core.outputs import ChatGenerationChunk
 from streamlit.testing.v1 import AppTest
 
 APP = str(Path(__file__).resolve().parents[1] / "ui" / "app.py")
@@ -24,6 +26,10 @@ class RecordingFake(FakeListChatModel):
     def _call(self, messages, stop=None, run_manager=None, **kwargs):
         PROMPTS.append("\n".join(str(m.content) for m in messages))
         return super()._call(messages, stop=stop, run_manager=run_manager, **kwargs)
+
+    def _stream(self, messages, stop=None, run_manager=None, **kwargs):
+        """The pipeline streams SQL replies (to cut a looping one short): the reply in one chunk."""
+        yield ChatGenerationChunk(message=AIMessageChunk(content=self._call(messages, stop=stop, **kwargs)))
 
 
 def fake_chat_model(settings):
