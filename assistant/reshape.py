@@ -34,14 +34,16 @@ def grouping_columns_first(sql: str, dialect: str) -> str | None:
     order = tree.args.get("order")
     if order is not None and any(isinstance(o.this, exp.Literal) for o in order.expressions):
         return None                                   # ORDER BY 2 would then sort by another column
-    keys = {g.sql(dialect=dialect).lower() for g in tree.args["group"].expressions}
+    group = tree.args["group"].expressions
+    keys = {g.sql(dialect=dialect).lower() for g in group}
     outputs = tree.expressions
     if any(isinstance(e, exp.Star) for e in outputs):
         return None
 
     def is_key(e: exp.Expression) -> bool:
         inner = e.this if isinstance(e, exp.Alias) else e
-        return inner.sql(dialect=dialect).lower() in keys or (e.alias and e.alias.lower() in keys)
+        return (inner.sql(dialect=dialect).lower() in keys or bool(e.alias and e.alias.lower() in keys)
+                or any(_same_column(inner, g) for g in group))
 
     first = [e for e in outputs if is_key(e)]
     rest = [e for e in outputs if not is_key(e)]
@@ -49,6 +51,13 @@ def grouping_columns_first(sql: str, dialect: str) -> str | None:
         return None
     tree.set("expressions", first + rest)
     return tree.sql(dialect=dialect)
+
+
+def _same_column(a: exp.Expression, b: exp.Expression) -> bool:
+    """`f1.origin` and `origin` are one column in a query where it resolves (the join repair qualifies
+    the columns it moves to a bridged table and leaves the others as the model wrote them)."""
+    return (isinstance(a, exp.Column) and isinstance(b, exp.Column) and a.name.lower() == b.name.lower()
+            and (not a.table or not b.table or a.table.lower() == b.table.lower()))
 
 
 def distinct_entity_list(sql: str, dialect: str, keys: Mapping[str, Collection[str]]) -> str | None:

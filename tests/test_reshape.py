@@ -39,6 +39,8 @@ def rows(db, sql):
      "SELECT t.currency AS cur, COUNT(*) AS n FROM tickets AS t GROUP BY t.currency"),
     ("SELECT AVG(total_amount), channel, status FROM bookings GROUP BY channel, status",
      "SELECT channel, status, AVG(total_amount) FROM bookings GROUP BY channel, status"),
+    ("SELECT COUNT(*), b.channel FROM bookings b GROUP BY channel",
+     "SELECT b.channel, COUNT(*) FROM bookings AS b GROUP BY channel"),
 ])
 def test_keys_move_to_the_front_and_rows_stay_the_same(demo_db, sql, expected):
     out = grouping_columns_first(sql, "sqlite")
@@ -53,6 +55,9 @@ def test_keys_move_to_the_front_and_rows_stay_the_same(demo_db, sql, expected):
     "SELECT COUNT(*) FROM tickets",                                             # not grouped
     "SELECT SUM(fare_amount), currency FROM tickets GROUP BY currency ORDER BY 1",  # ordinal ORDER BY
     "SELECT currency FROM tickets GROUP BY currency",                           # nothing else
+    # the join repair qualified only the first column it moved: both are still keys, nothing moves
+    "SELECT f1.origin, destination, COUNT(*) FROM ticket_segments JOIN flights AS f1 "
+    "ON f1.flight_id = ticket_segments.flight_id GROUP BY origin, destination",
     "not sql at all (",
 ])
 def test_left_alone(sql):
