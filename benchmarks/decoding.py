@@ -10,6 +10,8 @@ real system prefix, the real user message with its hints) at temperature 0:
 * `plain`: the production configuration;
 * `flash`: the production configuration with llama.cpp's flash attention, which fuses the attention
   over the cached prefix (3,500 tokens here) into one kernel;
+* `k8`: the keys of the KV cache stored as 8-bit (q8_0) instead of 16-bit floats: each generated token
+  reads the keys of the whole cached prefix, so halving them should shorten every step;
 * `n:k` (prompt lookup): drafting from n-grams of up to n tokens, k tokens per draft. llama-cpp-python needs
   `logits_all=True` for it (it sizes its score buffer by that argument), which would also compute
   logits for every prompt token; the prompt batch is therefore evaluated without them, as a real
@@ -20,6 +22,7 @@ and tokens/s per configuration and the ratio to `plain`. Writes benchmarks/resul
 
     flock /tmp/abordo-model.lock .venv/bin/python benchmarks/decoding.py [--questions 12] [--configs plain,2:2,3:8]
     flock /tmp/abordo-model.lock .venv/bin/python benchmarks/decoding.py --configs plain,flash --name attention
+    flock /tmp/abordo-model.lock .venv/bin/python benchmarks/decoding.py --configs plain,k8 --name kv-cache
 """
 from __future__ import annotations
 
@@ -68,9 +71,13 @@ def run(config: str, model_path: str, system: str, reqs: list[tuple[str, str]]) 
     from assistant.llm.llamacpp import MIN_CTX, N_BATCH
     from assistant.pipeline import SQL_STOP
 
+    import llama_cpp
+
     kwargs = {}
     if config == "flash":
         kwargs = {"flash_attn": True}
+    elif config == "k8":
+        kwargs = {"type_k": llama_cpp.GGML_TYPE_Q8_0}
     elif config != "plain":
         ngram, k = (int(x) for x in config.split(":"))
         kwargs = {"draft_model": LlamaPromptLookupDecoding(max_ngram_size=ngram, num_pred_tokens=k),
