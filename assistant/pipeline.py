@@ -48,7 +48,8 @@ REPAIRABLE = {"parse_error", "multiple_statements", "not_a_query", "write_or_com
               "function_not_allowed", "column_not_allowed", "whole_row", "pii_in_expression", "too_complex",
               "recursive_cte", "cartesian_product", "untraceable_personal_data", "database_error",
               "execution_error", "timeout", "result_too_large", "rejected_by_executor", "permission_denied",
-              "unknown_column", "unknown_table", "bulk_personal_data", "repeated_text"}
+              "unknown_column", "unknown_table", "bulk_personal_data", "repeated_text",
+              "date_ignored"}
 REFUSE_MARK = "REFUSE"
 SQL_STOP = ["\n\n", "\nQ:", "```\n", "<|im_end|>"]
 
@@ -129,6 +130,26 @@ def collapse_repetition(text: str) -> str:
     while n and text.endswith(text[-n:] * 2):
         text = text[:-n]
     return text
+
+
+_NOW = re.compile(r"\b(?:now|current_date|current_timestamp|localtimestamp)\b", re.I)
+
+
+def ignored_dates(sql: str, dates) -> list:
+    """The resolved dates ('hoy', 'in 2026') a query never refers to.
+
+    A query answering "the busiest routes in 2026" without a date filter counts every year: the
+    answer is wrong however good the rest is. A date counts as referred to when its first day, or
+    just its year (strftime('%Y', col) = '2026', LIKE '2026-%'), appears in the SQL, or the SQL asks
+    the database for today (CURRENT_DATE, 'now')."""
+    if _NOW.search(sql):
+        return []
+    out = []
+    for hint in dates:
+        first = hint.value[0] if isinstance(hint.value, tuple) else hint.value
+        if not hasattr(first, "year") or str(first.year) not in sql:
+            out.append(hint)
+    return out
 
 
 def extract_sql(text: str) -> str:
@@ -300,12 +321,12 @@ class Assistant:
             ans.timings["link"] = time.perf_counter() - t
             ans.lang = linked.lang
             ans.hints = linked.prompt_lines()
-            dated = any(h.kind in ("date", "date_range") for h in linked.hints)
+            dates = [h for h in linked.hints if h.kind in ("date", "date_range")]
             sql = template_sql(question, linked.hints)
             if sql and self._execute(ans, sql, question, stage) is None:
                 ans.fast_path = True
             else:
-                self._generate_and_run(ans, question, memory, stage, dated)
+                self._generate_and_run(ans, question, memory, stage, dates)
             if ans.error is None and not ans.refused:
                 stage("summarise")
                 t = time.perf_counter()
@@ -366,10 +387,12 @@ class Assistant:
             ans.cache_hit = bool(meta["cache_hit"]) if ans.cache_hit is None else ans.cache_hit and meta["cache_hit"]
         return text if isinstance(text, str) else str(text)
 
-    def _generate_and_run(self, ans: Answer, question: str, memory: Memory | None, stage, dated: bool) -> None:
+    def _generate_and_run(self, ans: Answer, question: str, memory: Memory | None, stage,
+                          dates: list) -> None:
+        """Write SQL, run it; one repair call after a rejection, an error, a loop or a forgotten date."""
         user_msg = prompts.question_message(question, today=self.settings.today, hints=ans.hints,
                                             context=memory.context_lines() if memory else [],
-                                            dated=dated)
+                                            dated=bool(dates))
         stage("generate")
         t = time.perf_counter()
         sql = self._write_sql(ans, user_msg)
@@ -379,8 +402,16 @@ class Assistant:
             if sql.strip().upper().startswith(REFUSE_MARK):
                 self._refuse(ans, Refusal("model"))
                 return
+            forgotten = ignored_dates(sql, dates) if attempt == 1 else []
             if repeats_itself(sql):
-                error = self._reject_repetition(ans, sql, question)
+                error = self._reject(ans, sql, question, SqlToolError(
+                    "the query repeated the same text over and over (write each condition once)",
+                    code="repeated_text", message_es="la consulta repite el mismo texto una y otra vez"))
+            elif forgotten:
+                error = self._reject(ans, sql, question, SqlToolError(
+                    "the question asks for " + "; ".join(h.line for h in forgotten)
+                    + ", but the query has no filter on that date: add it on the date column of the right table",
+                    code="date_ignored"))
             else:
                 run_sql = self._reshape(sql, question)
                 error = self._execute(ans, run_sql, question, stage)
@@ -406,11 +437,9 @@ class Assistant:
         A cut reply is returned as written so far, and still ends in the repeated piece."""
         return extract_sql(self._call(ans, user_msg, max_tokens=256, stop=SQL_STOP, cut_when=repeats_itself))
 
-    def _reject_repetition(self, ans: Answer, sql: str, question: str) -> SqlToolError:
-        """A looping reply is never run; it is audited like any rejected query and can be repaired once."""
-        error = SqlToolError("the query repeated the same text over and over (write each condition once)",
-                             code="repeated_text",
-                             message_es="la consulta repite el mismo texto una y otra vez")
+    def _reject(self, ans: Answer, sql: str, question: str, error: SqlToolError) -> SqlToolError:
+        """A reply rejected before the guard (it loops, or forgets the date asked for) is never run; it
+        is audited like any rejected query, and the repair call sees why."""
         log_rejection(question, sql, error.code, error.message, settings=self.settings, role=self.role,
                       user=self.user, llm_info=self._llm_info(ans))
         return error

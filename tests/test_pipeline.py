@@ -7,7 +7,7 @@ from collections import Counter
 import pytest
 
 from assistant.memory import Memory
-from assistant.pipeline import Assistant, collapse_repetition, extract_sql, repeats_itself
+from assistant.pipeline import Assistant, collapse_repetition, extract_sql, ignored_dates, repeats_itself
 from db.settings import Settings
 from sql_tools.audit import get_audit_log
 from tests.fakes import RecordingChat
@@ -186,6 +186,42 @@ def test_repeats_itself(text, loops):
 def test_collapse_repetition_keeps_one_copy():
     assert collapse_repetition("SELECT a FROM t WHERE x = 1" + " AND y = 'z'" * 5) == \
         "SELECT a FROM t WHERE x = 1 AND y = 'z'"
+
+
+def test_a_query_that_forgets_the_date_asked_for_gets_one_repair(settings, demo_db):
+    dated = "SELECT COUNT(*) FROM flights WHERE scheduled_departure >= '2026-01-01' " \
+            "AND scheduled_departure < '2027-01-01'"
+    a, chat = make(settings, ["SELECT COUNT(*) FROM flights", dated])
+    ans = a.ask("How many flights were scheduled in 2026?")
+    assert ans.error is None and ans.llm_calls == 2
+    assert "no filter on that date" in chat.user_messages[1] and "'in 2026' = 2026-01-01" in chat.user_messages[1]
+    assert ans.text == f"The answer is {scalar(demo_db, dated):,}."
+    assert audit_verdicts(settings) == ["rejected", "accepted"]
+
+
+def test_a_date_forgotten_twice_is_run_anyway(settings, demo_db):
+    a, chat = make(settings, ["SELECT COUNT(*) FROM flights", "SELECT COUNT(*) FROM flights"])
+    ans = a.ask("¿Cuántos vuelos hubo en 2026?")
+    assert ans.error is None and ans.llm_calls == 2 and ans.row_count == 1
+    assert audit_verdicts(settings) == ["rejected", "accepted"]
+
+
+def test_a_date_written_another_way_needs_no_repair(settings):
+    a, chat = make(settings, ["SELECT COUNT(*) FROM flights WHERE strftime('%Y', scheduled_departure) = '2026'"])
+    ans = a.ask("How many flights were scheduled in 2026?")
+    assert ans.error is None and ans.llm_calls == 1
+
+
+def test_ignored_dates():
+    import datetime as dt
+
+    from assistant.link import Hint
+    day = Hint("date", "hoy", dt.date(2026, 6, 15), "'hoy' = 2026-06-15")
+    year = Hint("date_range", "in 2025", (dt.date(2025, 1, 1), dt.date(2026, 1, 1)), "'in 2025' = ...")
+    assert ignored_dates("SELECT 1 FROM flights", [day, year]) == [day, year]
+    assert ignored_dates("SELECT 1 FROM flights WHERE d >= '2026-06-15'", [day, year]) == [year]
+    assert ignored_dates("SELECT 1 FROM flights WHERE date(d) = date('now')", [day, year]) == []
+    assert ignored_dates("SELECT 1 FROM flights WHERE d LIKE '2025-%' AND e >= '2026-06-15'", [day, year]) == []
 
 
 def test_refusal_needs_no_model_and_is_audited(settings):
