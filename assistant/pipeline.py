@@ -20,6 +20,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 
 from assistant import answer as answers
 from assistant import prompts
+from assistant.checks import aggregated_identifiers, collapse_repetition, ignored_dates, repeats_itself
 from assistant.fastpath import template_sql
 from assistant.intent import Refusal, classify
 from assistant.joinfix import JoinGraph, fix_joins
@@ -49,7 +50,7 @@ REPAIRABLE = {"parse_error", "multiple_statements", "not_a_query", "write_or_com
               "recursive_cte", "cartesian_product", "untraceable_personal_data", "database_error",
               "execution_error", "timeout", "result_too_large", "rejected_by_executor", "permission_denied",
               "unknown_column", "unknown_table", "bulk_personal_data", "repeated_text",
-              "date_ignored"}
+              "date_ignored", "identifier_aggregated"}
 REFUSE_MARK = "REFUSE"
 SQL_STOP = ["\n\n", "\nQ:", "```\n", "<|im_end|>"]
 
@@ -103,53 +104,6 @@ def _jsonable(v):
         return float(v) if hasattr(v, "__float__") and not hasattr(v, "isoformat") else str(v)
     except (TypeError, ValueError):
         return str(v)
-
-
-def repeated_piece(text: str, times: int = 3, shortest: int = 10, longest: int = 200) -> int:
-    """The length of the piece `text` ends with written `times` times in a row (10-200 characters, not
-    blank), or 0.
-
-    A small model at temperature 0 sometimes falls into a loop ("AND s.cabin = 'premium' AND s.cabin =
-    'economy' AND s.cabin = 'premium' ..."): nothing it writes after that can be a query worth running,
-    and waiting for the token limit costs the user half a minute. No query a person would write repeats
-    ten characters or more three times back to back."""
-    for n in range(shortest, min(longest, len(text) // times) + 1):
-        unit = text[-n:]
-        if unit.strip() and text.endswith(unit * times):
-            return n
-    return 0
-
-
-def repeats_itself(text: str) -> bool:
-    return repeated_piece(text) > 0
-
-
-def collapse_repetition(text: str) -> str:
-    """`text` with its repeated ending written once (what the repair prompt shows the model)."""
-    n = repeated_piece(text)
-    while n and text.endswith(text[-n:] * 2):
-        text = text[:-n]
-    return text
-
-
-_NOW = re.compile(r"\b(?:now|current_date|current_timestamp|localtimestamp)\b", re.I)
-
-
-def ignored_dates(sql: str, dates) -> list:
-    """The resolved dates ('hoy', 'in 2026') a query never refers to.
-
-    A query answering "the busiest routes in 2026" without a date filter counts every year: the
-    answer is wrong however good the rest is. A date counts as referred to when its first day, or
-    just its year (strftime('%Y', col) = '2026', LIKE '2026-%'), appears in the SQL, or the SQL asks
-    the database for today (CURRENT_DATE, 'now')."""
-    if _NOW.search(sql):
-        return []
-    out = []
-    for hint in dates:
-        first = hint.value[0] if isinstance(hint.value, tuple) else hint.value
-        if not hasattr(first, "year") or str(first.year) not in sql:
-            out.append(hint)
-    return out
 
 
 def extract_sql(text: str) -> str:
@@ -236,6 +190,12 @@ class Assistant:
         pks = self._introspect()[2]
         return {t.name: [*pks.get(t.name, ()), *(c.name for c in t.columns.values() if c.lookup_key)]
                 for t in self.catalog.exposed_tables.values()}
+
+    @functools.cached_property
+    def identifier_columns(self) -> dict[str, list[str]]:
+        """Columns whose values name a row (keys, lookup keys, foreign keys): never summed or averaged."""
+        fks = self._introspect()[1]
+        return {t: list(dict.fromkeys([*keys, *fks.get(t, {})])) for t, keys in self.entity_keys.items()}
 
     @functools.cached_property
     def table_names(self) -> dict[str, str]:
@@ -389,7 +349,8 @@ class Assistant:
 
     def _generate_and_run(self, ans: Answer, question: str, memory: Memory | None, stage,
                           dates: list) -> None:
-        """Write SQL, run it; one repair call after a rejection, an error, a loop or a forgotten date."""
+        """Write SQL, run it; one repair call after a rejection, an error, or a mistake `checks` finds
+        (a loop, a forgotten date, an averaged identifier)."""
         user_msg = prompts.question_message(question, today=self.settings.today, hints=ans.hints,
                                             context=memory.context_lines() if memory else [],
                                             dated=bool(dates))
@@ -412,6 +373,11 @@ class Assistant:
                     "the question asks for " + "; ".join(h.line for h in forgotten)
                     + ", but the query has no filter on that date: add it on the date column of the right table",
                     code="date_ignored"))
+            elif averaged := aggregated_identifiers(sql, self.dialect, self.identifier_columns):
+                error = self._reject(ans, sql, question, SqlToolError(
+                    f"{', '.join(averaged)} identifies a row, so its sum or average means nothing: count rows "
+                    "(COUNT) or use a measure column", code="identifier_aggregated",
+                    message_es=f"la consulta suma o promedia un identificador ({', '.join(averaged)})"))
             else:
                 run_sql = self._reshape(sql, question)
                 error = self._execute(ans, run_sql, question, stage)
