@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -20,12 +20,12 @@ from langchain_core.messages import HumanMessage, SystemMessage
 
 from assistant import answer as answers
 from assistant import prompts
-from assistant.checks import aggregated_identifiers, collapse_repetition, ignored_conditions, repeats_itself
+from assistant.checks import aggregated_identifiers, collapse_repetition, ignored_dates, repeats_itself
 from assistant.fastpath import template_sql
 from assistant.intent import Refusal, classify
 from assistant.joinfix import JoinGraph, fix_joins
 from assistant.lang import detect_language
-from assistant.link import MAX_HINTS, Hint, link, table_words
+from assistant.link import link, table_words
 from assistant.memory import Memory
 from assistant.reshape import (
     column_words,
@@ -50,7 +50,7 @@ REPAIRABLE = {"parse_error", "multiple_statements", "not_a_query", "write_or_com
               "recursive_cte", "cartesian_product", "untraceable_personal_data", "database_error",
               "execution_error", "timeout", "result_too_large", "rejected_by_executor", "permission_denied",
               "unknown_column", "unknown_table", "bulk_personal_data", "repeated_text",
-              "condition_ignored", "identifier_aggregated"}
+              "date_ignored", "identifier_aggregated"}
 REFUSE_MARK = "REFUSE"
 SQL_STOP = ["\n\n", "\nQ:", "```\n", "<|im_end|>"]
 
@@ -281,11 +281,12 @@ class Assistant:
             ans.timings["link"] = time.perf_counter() - t
             ans.lang = linked.lang
             ans.hints = linked.prompt_lines()
+            dates = [h for h in linked.hints if h.kind in ("date", "date_range")]
             sql = template_sql(question, linked.hints)
             if sql and self._execute(ans, sql, question, stage) is None:
                 ans.fast_path = True
             else:
-                self._generate_and_run(ans, question, memory, stage, linked.hints[:MAX_HINTS])
+                self._generate_and_run(ans, question, memory, stage, dates)
             if ans.error is None and not ans.refused:
                 stage("summarise")
                 t = time.perf_counter()
@@ -347,13 +348,12 @@ class Assistant:
         return text if isinstance(text, str) else str(text)
 
     def _generate_and_run(self, ans: Answer, question: str, memory: Memory | None, stage,
-                          hints: Sequence[Hint]) -> None:
+                          dates: list) -> None:
         """Write SQL, run it; one repair call after a rejection, an error, or a mistake `checks` finds
-        (a loop, a forgotten date or glossary value, an averaged identifier). `hints` are those the
-        prompt shows."""
+        (a loop, a forgotten date, an averaged identifier)."""
         user_msg = prompts.question_message(question, today=self.settings.today, hints=ans.hints,
                                             context=memory.context_lines() if memory else [],
-                                            dated=any(h.kind in ("date", "date_range") for h in hints))
+                                            dated=bool(dates))
         stage("generate")
         t = time.perf_counter()
         sql = self._write_sql(ans, user_msg)
@@ -363,7 +363,7 @@ class Assistant:
             if sql.strip().upper().startswith(REFUSE_MARK):
                 self._refuse(ans, Refusal("model"))
                 return
-            forgotten = ignored_conditions(sql, hints) if attempt == 1 else []
+            forgotten = ignored_dates(sql, dates) if attempt == 1 else []
             if repeats_itself(sql):
                 error = self._reject(ans, sql, question, SqlToolError(
                     "the query repeated the same text over and over (write each condition once)",
@@ -371,8 +371,8 @@ class Assistant:
             elif forgotten:
                 error = self._reject(ans, sql, question, SqlToolError(
                     "the question asks for " + "; ".join(h.line for h in forgotten)
-                    + ", but the query does not use it: add that condition on the right table's column",
-                    code="condition_ignored"))
+                    + ", but the query has no filter on that date: add it on the date column of the right table",
+                    code="date_ignored"))
             elif averaged := aggregated_identifiers(sql, self.dialect, self.identifier_columns):
                 error = self._reject(ans, sql, question, SqlToolError(
                     f"{', '.join(averaged)} identifies a row, so its sum or average means nothing: count rows "
