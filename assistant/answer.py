@@ -82,6 +82,8 @@ def table_sentence(lang: str, row_count: int, truncated: bool, shown: int) -> st
     if truncated:
         return (f"Se muestran las primeras {shown} filas; hay más resultados. Acota la pregunta para verlos todos."
                 if es else f"Showing the first {shown} rows; there are more. Narrow the question to see them all.")
+    if row_count == 1:
+        return "Encontré una fila (ver la tabla)." if es else "Found one row (see the table)."
     return f"Encontré {row_count:,} filas (ver la tabla)." if es else f"Found {row_count:,} rows (see the table)."
 
 

@@ -70,6 +70,7 @@ class Answer:
     error: str | None = None      # a stable code when the question could not be answered
     fast_path: bool = False
     join_fixed: bool = False      # the SQL that ran is the model's with joins repaired from the schema
+    free_text_columns: tuple[str, ...] = ()   # result columns holding agents' notes: shown, never retold
     llm_calls: int = 0
     prompt_tokens: int = 0
     new_prompt_tokens: int = 0
@@ -422,6 +423,8 @@ class Assistant:
             ans.timings["execute"] += time.perf_counter() - t
         ans.sql = result.guard.sql_out
         ans.rows = result.df
+        ans.free_text_columns = tuple(c.name for c in result.guard.columns
+                                      if c.pii == "free_text" or "free_text" in c.derived_pii)
         ans.row_count = result.row_count
         ans.truncated = result.truncated
         ans.error = None
@@ -435,8 +438,17 @@ class Assistant:
         ans.text = lead + error.text(ans.lang).rstrip(".") + "." + tail
 
     def _answer_text(self, ans: Answer, on_token) -> None:
+        """The answer sentence. Agents' notes (free text) stay in the table: a note may hold markup or
+        words addressed to a model ("ignore previous instructions", an image link), and neither the
+        sentence nor a summary retells it."""
         columns = [str(c) for c in ans.rows.columns]
         rows = list(ans.rows.itertuples(index=False, name=None))
+        if ans.free_text_columns:
+            keep = [i for i, c in enumerate(columns) if c not in ans.free_text_columns]
+            if not keep:
+                ans.text = answers.table_sentence(ans.lang, ans.row_count, ans.truncated, len(rows))
+                return
+            columns, rows = [columns[i] for i in keep], [tuple(r[i] for i in keep) for r in rows]
         text = answers.deterministic(ans.lang, columns, rows, ans.row_count, ans.truncated)
         if text is not None:
             ans.text = text
