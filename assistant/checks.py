@@ -13,6 +13,8 @@ from collections.abc import Collection, Mapping
 import sqlglot
 from sqlglot import exp
 
+from assistant.joinfix import query_tables
+
 
 def repeated_piece(text: str, times: int = 3, shortest: int = 10, longest: int = 200) -> int:
     """The length of the piece `text` ends with written `times` times in a row (10-200 characters, not
@@ -80,8 +82,7 @@ def aggregated_identifiers(sql: str, dialect: str, identifiers: Mapping[str, Col
         if not isinstance(col, exp.Column):
             continue
         select = agg.find_ancestor(exp.Select)
-        tables = {t.alias_or_name.lower(): t.name.lower() for t in select.find_all(exp.Table)
-                  if t.find_ancestor(exp.Select) is select} if select else {}
+        tables = {a.lower(): t.lower() for a, t in query_tables(select).items()} if select else {}
         candidates = [tables.get(col.table.lower())] if col.table else sorted(set(tables.values()))
         keyed = [t for t in candidates if t and col.name.lower() in {c.lower() for c in identifiers.get(t, ())}]
         if keyed:

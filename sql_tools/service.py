@@ -139,8 +139,9 @@ def log_refusal(question: str | None, reason: str, *, settings, role: str, user:
 
 def log_rejection(question: str | None, sql: str, code: str, reason: str, *, settings, role: str, user: str,
                   llm_info: dict | None = None) -> int:
-    """Record model output rejected before the guard saw it (a reply that loops), so every question
-    leaves an audit record even when nothing was run."""
+    """Record model output rejected before the guard saw it (a reply that loops, a query that ignores
+    the date asked for or averages an identifier), so every question leaves an audit record even when
+    nothing was run."""
     audit = get_audit_log(settings.app_url)
     return audit.append(AuditRecord(verdict="rejected", code=code, reason=reason, user=user, role=role,
                                     question=question, sql_in=sql, row_count=0, **_llm(llm_info)))
