@@ -13,15 +13,22 @@ from dataclasses import dataclass
 
 from assistant.lang import fold
 
-# Imperative / infinitive verbs that ask for a change. Past tenses and nouns ("cancelados",
-# "cambios", "updated") are not here on purpose.
-_WRITE = re.compile(
-    r"\b(update|delete|drop|insert|truncate|alter|grant|revoke|merge|upsert|vacuum|"
-    r"modify|change|remove|erase|add|create|set|rename|lock|reset|cancel|rebook|refund|void|wipe|"
-    r"actualiza|actualizar|actualizale|actualicen|modifica|modificar|cambia|cambiar|cambiale|cambien|"
-    r"borra|borrar|borrale|elimina|eliminar|inserta|insertar|agrega|agregar|anade|anadir|crea|crear|"
-    r"cancela|cancelar|reembolsa|reembolsar|anula|anular|bloquea|bloquear|renombra|renombrar|"
-    r"pon|poner|asigna|asignar|quita|quitar|ejecuta\s+update|ejecuta\s+delete)\b")
+# Verbs that ask for a change, as a request puts them: first in the sentence or clause, or after
+# "please" / "can you" / "quiero" / "necesito" ("cancel booking QX7K2M", "¿puedes cambiar el
+# asiento...?", "...y luego bórralo"). Anywhere else the same words describe data: "how many tickets
+# are void", "flights we had to cancel", "bookings with a refund" are questions, not requests.
+_VERB = (r"(?:update|delete|drop|insert|truncate|alter|grant|revoke|merge|upsert|vacuum|"
+         r"modify|change|remove|erase|add|create|set|rename|lock|reset|cancel|rebook|refund|void|wipe|mark|"
+         r"(?:actualiza|actualizar|modifica|modificar|cambia|cambiar|borra|borrar|elimina|eliminar|inserta|"
+         r"insertar|agrega|agregar|anade|anadir|crea|crear|cancela|cancelar|reembolsa|reembolsar|anula|anular|"
+         r"bloquea|bloquear|renombra|renombrar|asigna|asignar|quita|quitar|marca|marcar|pon|poner)"
+         r"(?:le|les|lo|los|la|las|me|nos)?|actualicen|cambien|ejecuta\s+update|ejecuta\s+delete)")
+_ASK = (r"(?:please|pls|por favor|porfa|favor de|can you|could you|would you|will you|you must|you should|"
+        r"go ahead and|i want you to|i need you to|i want to|i need to|i'd like to|i would like to|let's|lets|"
+        r"puedes|podrias|podria|me puedes|me podrias|quiero que|quiero|necesito que|necesito|hay que|"
+        r"tienes que|debes|vamos a|ayudame a)")
+_WRITE = re.compile(rf"(?:^|[.;:!?¡¿,\n]|\b(?:and|then|also|y|luego|despues|tambien)\b)\s*(?:{_ASK}\s+)*"
+                    rf"(?P<verb>{_VERB})\b(?P<rest>.{{0,80}})")
 # Words that make the verb about stored data ("cancel the booking", "cambia el teléfono").
 _WRITE_OBJECT = re.compile(
     r"\b(table|tabla|tablas|booking|bookings|reserva|reservas|passenger|passengers|pasajero|pasajeros|"
@@ -93,7 +100,7 @@ def classify(question: str) -> Refusal | None:
         return Refusal("staff_accounts")
     if _INTERNALS.search(q):
         return Refusal("internals")
-    if _SQL_WRITE.search(q) or (_WRITE.search(q) and _WRITE_OBJECT.search(q)):
+    if _SQL_WRITE.search(q) or any(_WRITE_OBJECT.search(m.group("rest")) for m in _WRITE.finditer(q)):
         return Refusal("write")
     if _BULK_PII.search(q):
         return Refusal("bulk_personal_data")
