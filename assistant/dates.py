@@ -1,8 +1,10 @@
 """Relative and absolute dates in Spanish and English, resolved against a given `today`.
 
 A small model gets dates wrong more often than anything else ('last week', 'antier', 'en lo que va
-del mes'), so the linker resolves them here and hands the model literal half-open ranges
-[start, end), which is how the gold SQL writes them: ``col >= 'start' AND col < 'end'``.
+del mes'), so the linker resolves them here and hands the model the literal days to write, in the
+shortest form both engines read: ``date(col) = 'day'`` or ``date(col) BETWEEN 'first' AND 'last'``
+(every digit is a token, and tokens are what a question costs on 2 cores). `assistant.dateranges`
+turns those into half-open ranges on the column before the query runs.
 
 Conventions (shared/eval/README.md, plus the choices documented where they are made):
 - weeks run Monday..Sunday; 'last week' is the previous Monday..Sunday, 'this week' the whole current
@@ -42,11 +44,11 @@ class DateSpan:
         return self.end - self.start == timedelta(days=1)
 
     def describe(self) -> str:
-        """One prompt line: what the words mean and the literal range to write."""
+        """One prompt line: the words and the condition to write for them (inclusive last day)."""
+        if self.single_day:
+            return f"'{self.text}': date(col) = '{self.start.isoformat()}'"
         last = self.end - timedelta(days=1)
-        what = self.start.isoformat() if self.single_day else f"{self.start.isoformat()} to {last.isoformat()}"
-        return (f"'{self.text}' = {what} (use col >= '{self.start.isoformat()}' "
-                f"AND col < '{self.end.isoformat()}')")
+        return f"'{self.text}': date(col) BETWEEN '{self.start.isoformat()}' AND '{last.isoformat()}'"
 
 
 MONTHS: dict[str, int] = {

@@ -17,14 +17,14 @@ from db.catalog import Catalog
 
 DIALECT_RULES = {
     "sqlite": (
-        "SQLite. Timestamps are TEXT 'YYYY-MM-DD HH:MM:SS' (UTC). Filter a day with "
-        "col >= 'YYYY-MM-DD' AND col < 'next day'. Seconds between two timestamps: "
-        "strftime('%s', a) - strftime('%s', b). date(col) gives the day."
+        "SQLite. Timestamps are TEXT 'YYYY-MM-DD HH:MM:SS' (UTC). Filter days with "
+        "date(col) = 'YYYY-MM-DD' or date(col) BETWEEN 'first day' AND 'last day'. Seconds between two timestamps: "
+        "strftime('%s', a) - strftime('%s', b)."
     ),
     "postgres": (
-        "PostgreSQL. Timestamps are TIMESTAMP (UTC). Filter a day with "
-        "col >= 'YYYY-MM-DD' AND col < 'next day'. Seconds between two timestamps: "
-        "EXTRACT(EPOCH FROM a - b). CAST(col AS DATE) gives the day."
+        "PostgreSQL. Timestamps are TIMESTAMP (UTC). Filter days with "
+        "date(col) = 'YYYY-MM-DD' or date(col) BETWEEN 'first day' AND 'last day'. Seconds between two timestamps: "
+        "EXTRACT(EPOCH FROM a - b)."
     ),
 }
 
@@ -156,11 +156,13 @@ def question_message(question: str, *, today: date, hints: Sequence[str], contex
     return "\n".join(parts)
 
 
-def repair_message(question_msg: str, sql: str, error: str, columns: Sequence[str] = ()) -> str:
+def repair_message(error: str, columns: Sequence[str] = ()) -> str:
+    """The follow-up turn after a failed query: why it failed, and the real columns of its tables.
+    The question and the failed query are the conversation's earlier turns, already in the KV cache."""
     have = ("\nThe tables it uses have exactly these columns: " + "; ".join(columns)) if columns else ""
-    return (f"{question_msg}\n{sql}\n\nThat query failed: {error}{have}\n"
+    return (f"That query failed: {error}{have}\n"
             "Write a corrected query that answers the question, joining through the referenced columns. "
-            "Output only the SQL.\nSQL:")
+            "Output only the SQL.")
 
 
 def summary_message(question: str, lang: str, columns: Sequence[str], rows: Sequence[Sequence],

@@ -154,7 +154,6 @@ def test_several_dates_in_one_question():
 
 def test_describe_line():
     d = resolve_dates("la semana pasada", MON)[0]
-    assert d.describe() == ("'la semana pasada' = 2026-06-08 to 2026-06-14 "
-                            "(use col >= '2026-06-08' AND col < '2026-06-15')")
+    assert d.describe() == "'la semana pasada': date(col) BETWEEN '2026-06-08' AND '2026-06-14'"
     d = resolve_dates("ayer", MON)[0]
-    assert d.describe() == "'ayer' = 2026-06-14 (use col >= '2026-06-14' AND col < '2026-06-15')"
+    assert d.describe() == "'ayer': date(col) = '2026-06-14'"

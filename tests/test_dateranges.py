@@ -1,0 +1,112 @@
+"""Day comparisons on timestamps (`date(col) = 'D'`, the short form the model is asked for) become
+half-open ranges on the column: the same rows on real SQLite and PostgreSQL databases, and only for
+columns the schema types as timestamps."""
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from assistant.dateranges import day_ranges
+
+TS = {"flights": {"scheduled_departure", "actual_departure"}, "bookings": {"created_at"},
+      "tickets": {"issued_at"}}
+
+
+@pytest.mark.parametrize(("sql", "expected"), [
+    ("SELECT COUNT(*) FROM flights f WHERE date(f.scheduled_departure) = '2026-06-15'",
+     "SELECT COUNT(*) FROM flights AS f WHERE (f.scheduled_departure >= '2026-06-15' "
+     "AND f.scheduled_departure < '2026-06-16')"),
+    ("SELECT COUNT(*) FROM flights WHERE date(scheduled_departure) BETWEEN '2026-06-08' AND '2026-06-14'",
+     "SELECT COUNT(*) FROM flights WHERE (scheduled_departure >= '2026-06-08' "
+     "AND scheduled_departure < '2026-06-15')"),
+    ("SELECT COUNT(*) FROM tickets t WHERE date(t.issued_at) <= '2026-12-31'",
+     "SELECT COUNT(*) FROM tickets AS t WHERE t.issued_at < '2027-01-01'"),
+    ("SELECT COUNT(*) FROM tickets t WHERE date(t.issued_at) > '2026-02-28'",
+     "SELECT COUNT(*) FROM tickets AS t WHERE t.issued_at >= '2026-03-01'"),
+    ("SELECT COUNT(*) FROM tickets t WHERE '2026-06-01' <= date(t.issued_at)",
+     "SELECT COUNT(*) FROM tickets AS t WHERE t.issued_at >= '2026-06-01'"),
+    ("SELECT COUNT(*) FROM flights WHERE scheduled_departure BETWEEN '2026-06-08' AND '2026-06-14'",
+     "SELECT COUNT(*) FROM flights WHERE (scheduled_departure >= '2026-06-08' "
+     "AND scheduled_departure < '2026-06-15')"),
+    ("SELECT COUNT(*) FROM flights f WHERE f.scheduled_departure = '2026-06-14'",
+     "SELECT COUNT(*) FROM flights AS f WHERE (f.scheduled_departure >= '2026-06-14' "
+     "AND f.scheduled_departure < '2026-06-15')"),
+    ("SELECT COUNT(*) FROM bookings WHERE CAST(created_at AS DATE) = '2026-06-15' OR status = 'x'",
+     "SELECT COUNT(*) FROM bookings WHERE (created_at >= '2026-06-15' AND created_at < '2026-06-16') "
+     "OR status = 'x'"),
+])
+def test_day_comparisons_become_ranges(sql, expected):
+    assert day_ranges(sql, "sqlite", TS) == expected
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT COUNT(*) FROM bookings WHERE date(record_locator) = '2026-06-15'",      # not a timestamp
+    "SELECT COUNT(*) FROM flights WHERE date(scheduled_departure, '+1 day') = '2026-06-15'",
+    "SELECT COUNT(*) FROM flights WHERE date(scheduled_departure) = '2026-06-15 10:00'",
+    "SELECT COUNT(*) FROM flights WHERE scheduled_departure >= '2026-06-15'",        # already a range
+    "SELECT COUNT(*) FROM flights WHERE scheduled_departure BETWEEN '2026-06-08 06:00' AND '2026-06-14'",
+    "SELECT COUNT(*) FROM flights WHERE flight_number BETWEEN 100 AND 200",
+    "SELECT COUNT(*) FROM flights WHERE scheduled_departure = '2026-06-14 10:00:00'",
+    "SELECT COUNT(*) FROM flights WHERE scheduled_departure < '2026-06-14'",
+    "SELECT COUNT(*) FROM flights WHERE date(scheduled_departure) = date(actual_departure)",
+    "SELECT COUNT(*) FROM flights f JOIN bookings b ON 1 = 1 WHERE date(created) = '2026-06-15'",
+    "SELECT COUNT(* FROM",
+])
+def test_other_queries_are_left_alone(sql):
+    assert day_ranges(sql, "sqlite", TS) is None
+
+
+QUERIES = [
+    "SELECT COUNT(*) FROM flights f WHERE date(f.scheduled_departure) = '{day}'",
+    "SELECT COUNT(*) FROM flights f WHERE date(f.scheduled_departure) BETWEEN '{day}' AND '{later}'",
+    "SELECT COUNT(*) FROM flights f WHERE date(f.scheduled_departure) <= '{day}'",
+    "SELECT COUNT(*) FROM flights f WHERE date(f.scheduled_departure) > '{day}'",
+    "SELECT COUNT(*) FROM flights f WHERE date(f.scheduled_departure) < '{day}'",
+    "SELECT COUNT(*) FROM tickets t JOIN bookings b ON b.booking_id = t.booking_id "
+    "WHERE date(b.created_at) >= '{day}' AND date(t.issued_at) <= '{later}'",
+]
+
+
+def _same_rows_both_forms(url: str, dialect: str) -> list[int]:
+    from db.schema import metadata
+
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            ts = {t.name: {c.name for c in t.columns if isinstance(c.type, (sa.DateTime, sa.Date))}
+                  for t in metadata.sorted_tables}
+            day = conn.execute(sa.text("SELECT MIN(scheduled_departure) FROM flights")).scalar()
+            day = str(day)[:10]
+            later = conn.execute(sa.text("SELECT MAX(scheduled_departure) FROM flights")).scalar()
+            later = str(later)[:10]
+            counts = []
+            for template in QUERIES:
+                original = template.format(day=day, later=later)
+                rewritten = day_ranges(original, dialect, ts)
+                assert rewritten and "DATE(" not in rewritten.upper(), rewritten
+                a = conn.execute(sa.text(original)).scalar()
+                b = conn.execute(sa.text(rewritten)).scalar()
+                assert a == b, (original, rewritten)
+                counts.append(a)
+            return counts
+    finally:
+        engine.dispose()
+
+
+def test_same_rows_on_sqlite(tmp_path):
+    from seed_data.loaders import seed_database
+
+    url = f"sqlite:///{tmp_path / 'demo.sqlite'}"
+    seed_database(url, passengers=200, progress=False)
+    counts = _same_rows_both_forms(url, "sqlite")
+    assert counts[0] > 0 and counts[1] > counts[0]       # the comparisons select rows, so they can differ
+
+
+@pytest.mark.postgres
+def test_same_rows_on_postgres(pg_url):
+    from seed_data.loaders import seed_database
+
+    seed_database(pg_url, passengers=200, progress=False)
+    url = sa.engine.make_url(pg_url).set(drivername="postgresql+psycopg2").render_as_string(hide_password=False)
+    counts = _same_rows_both_forms(url, "postgres")
+    assert counts[0] > 0 and counts[1] > counts[0]
