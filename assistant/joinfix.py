@@ -219,7 +219,7 @@ def _add_bridge(select: exp.Select, instances, tables: dict[str, str], alias: st
     prev = alias
     new_joins = []
     for _table, col, other, other_col in path:
-        name = _fresh_alias(other, used)
+        name = fresh_alias(other, used)
         used.add(name)
         on = exp.EQ(this=exp.column(other_col, table=name), expression=exp.column(col, table=prev))
         new_joins.append(exp.Join(this=exp.to_table(other).as_(name), on=on))
@@ -254,7 +254,7 @@ def _add_junction(select: exp.Select, col: exp.Column, alias: str, partner: str,
     prev = earlier
     new_joins = []
     for _table, c, other, other_col in path[:-1]:
-        name = _fresh_alias(other, used)
+        name = fresh_alias(other, used)
         used.add(name)
         new_joins.append(exp.Join(this=exp.to_table(other).as_(name),
                                   on=exp.EQ(this=exp.column(other_col, table=name), expression=exp.column(c, table=prev))))
@@ -269,7 +269,7 @@ def _add_junction(select: exp.Select, col: exp.Column, alias: str, partner: str,
     return True
 
 
-def _fresh_alias(table: str, used: set[str]) -> str:
+def fresh_alias(table: str, used: set[str]) -> str:
     base = "".join(w[0] for w in table.split("_") if w) or "j"
     n = 1
     while f"{base}{n}" in used:

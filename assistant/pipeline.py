@@ -16,14 +16,16 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 import sqlalchemy as sa
-from langchain_core.messages import HumanMessage, SystemMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
 from assistant import answer as answers
 from assistant import prompts
 from assistant.checks import aggregated_identifiers, collapse_repetition, ignored_dates, repeats_itself
+from assistant.dateranges import day_ranges
 from assistant.fastpath import template_sql
 from assistant.intent import Refusal, classify
 from assistant.joinfix import JoinGraph, fix_joins
+from assistant.joinkeys import JoinUnclear, complete_joins
 from assistant.lang import detect_language
 from assistant.link import link, table_words
 from assistant.memory import Memory
@@ -50,7 +52,7 @@ REPAIRABLE = {"parse_error", "multiple_statements", "not_a_query", "write_or_com
               "recursive_cte", "cartesian_product", "untraceable_personal_data", "database_error",
               "execution_error", "timeout", "result_too_large", "rejected_by_executor", "permission_denied",
               "unknown_column", "unknown_table", "bulk_personal_data", "repeated_text",
-              "date_ignored", "identifier_aggregated"}
+              "date_ignored", "identifier_aggregated", "join_unclear"}
 REFUSE_MARK = "REFUSE"
 SQL_STOP = ["\n\n", "\nQ:", "```\n", "<|im_end|>"]
 
@@ -171,11 +173,14 @@ class Assistant:
         return prompts.compact_schema(self.catalog, types, fks, self.stored_values, pks)
 
     def _reshape(self, sql: str, question: str) -> str:
-        """The deterministic rewrites of a model query: first those that restore what the question
-        asked (a grouping, a grouping through a reference, a count's bound, the top group), then
+        """The deterministic rewrites of a model query: first the join conditions it left to the
+        schema (`JOIN tickets t`, raising `JoinUnclear` when the keys allow two readings), then those
+        that restore what the question asked (a grouping, a grouping through a reference, a count's
+        bound, the top group), then
         those that change no value the query reads (grouping columns first, a misplaced reference
         value re-pointed, a value read from the one table of the query whose column holds it, an
-        entity list read through joins made DISTINCT)."""
+        entity list read through joins made DISTINCT, day comparisons as ranges on the column)."""
+        sql = complete_joins(sql, self.dialect, self.join_graph) or sql
         sql = requested_grouping(sql, self.dialect, question, self.grouping_words) or sql
         sql = regroup_through_reference(sql, self.dialect, question, self.grouping_words, self.join_graph) or sql
         sql = count_threshold(sql, self.dialect, question, self.table_names) or sql
@@ -183,7 +188,8 @@ class Assistant:
         sql = grouping_columns_first(sql, self.dialect) or sql
         sql = repoint_values(sql, self.dialect, self.join_graph, self.text_columns, self.fetch) or sql
         sql = move_values_to_their_table(sql, self.dialect, self.stored_values, self.fetch) or sql
-        return distinct_entity_list(sql, self.dialect, self.entity_keys) or sql
+        sql = distinct_entity_list(sql, self.dialect, self.entity_keys) or sql
+        return day_ranges(sql, self.dialect, self.timestamp_columns) or sql
 
     @functools.cached_property
     def entity_keys(self) -> dict[str, list[str]]:
@@ -211,6 +217,12 @@ class Assistant:
                                          self.table_names)
                          for c in self.text_columns[t.name] if c not in self.entity_keys.get(t.name, ())}
                 for t in self.catalog.exposed_tables.values()}
+
+    @functools.cached_property
+    def timestamp_columns(self) -> dict[str, set[str]]:
+        """TIMESTAMP and DATE columns per table (lower case): where `date(col) = 'day'` may become a range."""
+        return {t: {c.lower() for c, typ in cols.items() if typ.startswith(("TIMESTAMP", "DATE"))}
+                for t, cols in self._introspect()[0].items()}
 
     @functools.cached_property
     def text_columns(self) -> dict[str, list[str]]:
@@ -310,15 +322,17 @@ class Assistant:
         return {"model": self.model_name, "prompt_tokens": ans.prompt_tokens,
                 "completion_tokens": ans.completion_tokens}
 
-    def _call(self, ans: Answer, user_msg: str, *, max_tokens: int, stop: list[str] | None = None,
+    def _call(self, ans: Answer, turns: str | list[BaseMessage], *, max_tokens: int, stop: list[str] | None = None,
               on_token: Callable[[str], None] | None = None,
               cut_when: Callable[[str], bool] | None = None) -> str:
-        """One model call with the shared system prefix; usage is added to `ans`.
+        """One model call with the shared system prefix, then `turns` (one user message, or a
+        conversation); usage is added to `ans`.
 
         With `cut_when`, the reply is streamed and generation stops as soon as `cut_when(text so far)`
         holds; the backend's usage report never arrives then, so the streamed chunks (one per token on
         llama.cpp) count as the completion tokens."""
-        messages = [SystemMessage(self.system_prompt), HumanMessage(user_msg)]
+        turns = [HumanMessage(turns)] if isinstance(turns, str) else turns
+        messages = [SystemMessage(self.system_prompt), *turns]
         kwargs = {"max_tokens": max_tokens}
         if on_token is not None or cut_when is not None:
             text, meta, chunks = "", {}, 0
@@ -357,7 +371,7 @@ class Assistant:
                                             dated=bool(dates))
         stage("generate")
         t = time.perf_counter()
-        sql = self._write_sql(ans, user_msg)
+        reply, sql = self._write_sql(ans, [HumanMessage(user_msg)])
         ans.timings["generate"] += time.perf_counter() - t
         for attempt in (1, 2):
             ans.sql_generated = sql
@@ -380,8 +394,14 @@ class Assistant:
                     "(COUNT) or use a measure column", code="identifier_aggregated",
                     message_es=f"la consulta suma o promedia un identificador ({', '.join(averaged)})"))
             else:
-                run_sql = self._reshape(sql, question)
-                error = self._execute(ans, run_sql, question, stage)
+                try:
+                    run_sql = self._reshape(sql, question)
+                except JoinUnclear as exc:
+                    error = self._reject(ans, sql, question, SqlToolError(
+                        str(exc), code="join_unclear",
+                        message_es="la consulta no dice cómo se unen dos de sus tablas"))
+                else:
+                    error = self._execute(ans, run_sql, question, stage)
             if error is not None and error.code == "unknown_column":
                 fixed = fix_joins(run_sql, self.dialect, self.join_graph)
                 if fixed and self._execute(ans, self._reshape(fixed, question), question, stage) is None:
@@ -394,15 +414,18 @@ class Assistant:
                 return
             stage("generate")
             t = time.perf_counter()
-            shown = collapse_repetition(sql) if error.code == "repeated_text" else sql
-            repair = prompts.repair_message(user_msg, shown, error.message, prompts.table_columns(self.catalog, sql))
-            sql = self._write_sql(ans, repair)
+            # The repair is the next turn of the same conversation: the model's own reply stays where
+            # it was, so llama.cpp still holds it in the KV cache and reads only the error message.
+            shown = collapse_repetition(sql) if error.code == "repeated_text" else reply
+            repair = prompts.repair_message(error.message, prompts.table_columns(self.catalog, sql))
+            reply, sql = self._write_sql(ans, [HumanMessage(user_msg), AIMessage(shown), HumanMessage(repair)])
             ans.timings["generate"] += time.perf_counter() - t
 
-    def _write_sql(self, ans: Answer, user_msg: str) -> str:
-        """One SQL-writing call, cut short if the model starts repeating itself (`repeats_itself`).
-        A cut reply is returned as written so far, and still ends in the repeated piece."""
-        return extract_sql(self._call(ans, user_msg, max_tokens=256, stop=SQL_STOP, cut_when=repeats_itself))
+    def _write_sql(self, ans: Answer, turns: list[BaseMessage]) -> tuple[str, str]:
+        """One SQL-writing call, cut short if the model starts repeating itself (`repeats_itself`):
+        the reply as written, and the SQL in it. A cut reply still ends in the repeated piece."""
+        reply = self._call(ans, turns, max_tokens=256, stop=SQL_STOP, cut_when=repeats_itself)
+        return reply, extract_sql(reply)
 
     def _reject(self, ans: Answer, sql: str, question: str, error: SqlToolError) -> SqlToolError:
         """A reply rejected before the guard (it loops, or forgets the date asked for) is never run; it

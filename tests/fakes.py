@@ -35,5 +35,10 @@ class RecordingChat(FakeListChatModel):
         return [m[-1].content for m in self.calls]
 
     @property
+    def conversations(self) -> list[str]:
+        """Each call's turns after the system message, as one text (a repair call has three)."""
+        return ["\n".join(m.content for m in call[1:]) for call in self.calls]
+
+    @property
     def system_messages(self) -> list[str]:
         return [m[0].content for m in self.calls]

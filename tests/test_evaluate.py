@@ -178,13 +178,14 @@ def test_row_cap_of_the_role():
 # ---------------------------------------------------------------- a whole run with a fake model
 
 class QuestionFake(FakeListChatModel):
-    """Answers according to the question found in the last user message."""
+    """Answers according to the question found in the conversation's user messages (a repair call's
+    last message is only the error; the question is in its first turn)."""
 
     model_name: str = "fake"
     rules: list = Field(default_factory=list)
 
     def _call(self, messages, stop=None, run_manager=None, **kwargs):
-        text = next((m.content for m in reversed(messages) if isinstance(m, HumanMessage)), "")
+        text = "\n".join(m.content for m in messages if isinstance(m, HumanMessage))
         for needle, reply in self.rules:
             if needle in text:
                 return reply(text) if callable(reply) else reply

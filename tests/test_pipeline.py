@@ -74,8 +74,20 @@ def test_repair_once_then_succeed(settings):
     a, chat = make(settings, ["SELECT nope FROM passengers", "SELECT COUNT(*) FROM passengers"])
     ans = a.ask("How many passengers are there?")
     assert ans.error is None and ans.llm_calls == 2
-    assert "failed" in chat.user_messages[1] and "SELECT nope FROM passengers" in chat.user_messages[1]
+    assert "failed" in chat.user_messages[1] and "SELECT nope FROM passengers" in chat.conversations[1]
     assert audit_verdicts(settings) == ["rejected", "accepted"]
+
+
+def test_the_repair_is_the_next_turn_of_the_same_conversation(settings):
+    """The repair call starts with exactly the first call's messages (so llama.cpp reuses their KV
+    cache), then the model's own failed reply as its turn, then why it failed: nothing is re-sent."""
+    a, chat = make(settings, ["SELECT nope FROM passengers", "SELECT COUNT(*) FROM passengers"])
+    a.ask("How many passengers are there?")
+    first, repair = chat.calls
+    assert [type(m).__name__ for m in repair] == ["SystemMessage", "HumanMessage", "AIMessage", "HumanMessage"]
+    assert [m.content for m in repair[:2]] == [m.content for m in first]
+    assert repair[2].content == "SELECT nope FROM passengers"
+    assert repair[3].content.startswith("That query failed:") and "SELECT nope" not in repair[3].content
 
 
 def test_repair_once_then_give_up_clearly(settings):
@@ -158,8 +170,8 @@ def test_a_reply_that_loops_is_cut_short_never_run_and_repaired_once(settings, d
     assert ans.text == f"The answer is {scalar(demo_db, 'SELECT COUNT(*) FROM flights'):,}."
     # generation stopped at the third repetition, not at the end of the scripted reply
     assert len(ans.sql_generated) > 0 and ans.completion_tokens < len(LOOP) // 2
-    repair = chat.user_messages[1]
-    assert "repeated the same text" in repair
+    assert "repeated the same text" in chat.user_messages[1]
+    repair = chat.conversations[1]                   # the looping reply is shown collapsed in its turn
     assert repair.count("s.cabin = 'premium'") <= 2 and repair.count("s.cabin = 'economy'") <= 2  # once
     assert audit_verdicts(settings) == ["rejected", "accepted"]
 
@@ -178,7 +190,8 @@ def test_a_query_that_forgets_the_date_asked_for_gets_one_repair(settings, demo_
     a, chat = make(settings, ["SELECT COUNT(*) FROM flights", dated])
     ans = a.ask("How many flights were scheduled in 2026?")
     assert ans.error is None and ans.llm_calls == 2
-    assert "no filter on that date" in chat.user_messages[1] and "'in 2026' = 2026-01-01" in chat.user_messages[1]
+    assert "no filter on that date" in chat.user_messages[1] and "'in 2026': date(col) BETWEEN '2026-01-01'" in chat.user_messages[1]
+    assert chat.conversations[1].count("Q: How many flights were scheduled in 2026?") == 1
     assert ans.text == f"The answer is {scalar(demo_db, dated):,}."
     assert audit_verdicts(settings) == ["rejected", "accepted"]
 
@@ -394,3 +407,27 @@ def test_glossary_in_the_prefix_lists_each_meaning_once():
                           "no-show": "s.status = 'no_show'"})
     assert text == ("localizador / PNR = bookings.record_locator; reservación = bookings; "
                     "no show = s.status = 'no_show'")
+
+
+def test_joins_written_without_conditions_are_completed_from_the_keys(settings, demo_db):
+    """`JOIN flights f` with no ON (and the coupons left out) is answered in one call: the conditions
+    and the bridge come from the schema, and the answer is the hand-joined count."""
+    a, chat = make(settings, ["SELECT COUNT(*) FROM baggage b JOIN flights f WHERE f.origin = 'MEX'"])
+    ans = a.ask("How many bags were checked on flights from MEX?")
+    written = ("SELECT COUNT(*) FROM baggage b JOIN ticket_segments s ON s.segment_id = b.segment_id "
+               "JOIN flights f ON f.flight_id = s.flight_id WHERE f.origin = 'MEX'")
+    assert ans.error is None and ans.llm_calls == 1 and not ans.join_fixed
+    assert ans.text == f"The answer is {scalar(demo_db, written):,}." and scalar(demo_db, written) > 0
+    assert "JOIN ticket_segments" in ans.sql and " ON " in ans.sql
+    assert audit_verdicts(settings) == ["accepted"]
+
+
+def test_a_join_with_two_readings_gets_one_repair_that_names_both(settings, demo_db):
+    bare = "SELECT a.city FROM flights f JOIN airports a WHERE f.flight_id = 1"
+    written = "SELECT a.city FROM flights f JOIN airports a ON a.iata_code = f.destination WHERE f.flight_id = 1"
+    a, chat = make(settings, [bare, written])
+    ans = a.ask("To which city does flight 1 go?")
+    assert ans.error is None and ans.llm_calls == 2
+    assert "ON a.iata_code = f.origin" in chat.user_messages[1] and "ON a.iata_code = f.destination" in chat.user_messages[1]
+    assert ans.text == f"The answer is {scalar(demo_db, written)}."
+    assert audit_verdicts(settings) == ["rejected", "accepted"]
