@@ -366,9 +366,8 @@ class Assistant:
                           dates: list) -> None:
         """Write SQL, run it; one repair call after a rejection, an error, or a mistake `checks` finds
         (a loop, a forgotten date, an averaged identifier)."""
-        user_msg = prompts.question_message(question, today=self.settings.today, hints=ans.hints,
-                                            context=memory.context_lines() if memory else [],
-                                            dated=bool(dates))
+        user_msg = prompts.question_message(question, hints=ans.hints,
+                                            context=memory.context_lines() if memory else [])
         stage("generate")
         t = time.perf_counter()
         reply, sql = self._write_sql(ans, [HumanMessage(user_msg)])

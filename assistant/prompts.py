@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
 
 from db.catalog import Catalog
 
@@ -141,13 +140,13 @@ def glossary_text(terms: Mapping[str, str]) -> str:
     return "; ".join(f"{' / '.join(forms)} = {meaning}" for meaning, forms in by_meaning.items())
 
 
-def question_message(question: str, *, today: date, hints: Sequence[str], context: Sequence[str],
-                     dated: bool = False) -> str:
+def question_message(question: str, *, hints: Sequence[str], context: Sequence[str]) -> str:
     """The dynamic part: resolved values, the short conversation context and the question.
 
-    Today's date is given only when the question refers to a date (`dated`): a small model shown
-    "today" adds a filter on it to questions that never asked for one."""
-    parts = [f"Today is {today.isoformat()} ({today.strftime('%A')})."] if dated else []
+    No "today" line: every date the question names arrives resolved to its literal days, so the line
+    only cost 16 new tokens a dated question, and shown to a question without a date a small model
+    adds a filter on it that nobody asked for."""
+    parts = []
     if context:
         parts.append("Earlier in this conversation:\n" + "\n".join(context))
     if hints:

@@ -58,9 +58,7 @@ def requests(db_url: str, n: int) -> tuple[str, list[tuple[str, str]]]:
     out = []
     for q in dev:
         linked = link(q["question"], catalog=assistant.catalog, today=settings.today, fetch=assistant.fetch)
-        dated = any(h.kind in ("date", "date_range") for h in linked.hints)
-        out.append((q["id"], prompts.question_message(q["question"], today=settings.today,
-                                                      hints=linked.prompt_lines(), context=[], dated=dated)))
+        out.append((q["id"], prompts.question_message(q["question"], hints=linked.prompt_lines(), context=[])))
     return assistant.system_prompt, out
 
 
