@@ -55,9 +55,7 @@ def _as_range(node: exp.Expression, timestamp_columns) -> exp.Expression | None:
         low, high = _literal_day(node.args.get("low")), _literal_day(node.args.get("high"))
         if col is None or low is None or high is None:
             return None
-        return exp.paren(exp.and_(exp.GTE(this=col.copy(), expression=_lit(low)),
-                                  exp.LT(this=col.copy(), expression=_lit(high + timedelta(days=1)))),
-                         copy=False)
+        return _days(col, low, high)
     op, left, right = type(node), node.this, node.expression
     col, day = _day_of(left, timestamp_columns), _literal_day(right)
     if col is None:                                   # '2026-06-15' <= date(col)
@@ -70,8 +68,7 @@ def _as_range(node: exp.Expression, timestamp_columns) -> exp.Expression | None:
         return None
     next_day = _lit(day + timedelta(days=1))
     if op is exp.EQ:
-        return exp.paren(exp.and_(exp.GTE(this=col.copy(), expression=_lit(day)),
-                                  exp.LT(this=col.copy(), expression=next_day)), copy=False)
+        return _days(col, day, day)
     if op is exp.GTE:
         return exp.GTE(this=col.copy(), expression=_lit(day))
     if op is exp.GT:
@@ -79,6 +76,12 @@ def _as_range(node: exp.Expression, timestamp_columns) -> exp.Expression | None:
     if op is exp.LT:
         return exp.LT(this=col.copy(), expression=_lit(day))
     return exp.LT(this=col.copy(), expression=next_day)      # <=
+
+
+def _days(col: exp.Column, first: date, last: date) -> exp.Expression:
+    """(col >= 'first' AND col < 'the day after last')."""
+    return exp.paren(exp.and_(exp.GTE(this=col.copy(), expression=_lit(first)),
+                              exp.LT(this=col.copy(), expression=_lit(last + timedelta(days=1)))), copy=False)
 
 
 def _day_of(e: exp.Expression | None, timestamp_columns) -> exp.Column | None:

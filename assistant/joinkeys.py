@@ -63,48 +63,44 @@ def _complete(select: exp.Select, graph: JoinGraph) -> bool:
         return False
     if not all(isinstance(j.this, exp.Table) for j in joins):
         return False
-    first = (from_.this.alias_or_name, from_.this.name)
-    if all(_is_open(j) and not j.side and (j.kind or "").upper() in ("", "INNER") for j in joins):
-        select.set("joins", _ordered(first, joins, graph))
-        return True
-    done = [first]
+    done = [_instance(from_)]
+    used = {a for a, _ in done} | {j.this.alias_or_name for j in joins}   # a bridge's alias must be new
     out: list[exp.Join] = []
-    for join in joins:
-        me = (join.this.alias_or_name, join.this.name)
-        if _is_open(join):
-            conditions = _conditions(me, done, graph)
-            if not conditions:
-                bridges, conditions = _bridge(me, done, graph, {a for a, _ in done} | {me[0]})
-                out += bridges
-                done += [(b.this.alias_or_name, b.this.name) for b in bridges]
-            join.set("on", exp.and_(*conditions))
-        out.append(join)
-        done.append(me)
+    if all(_is_open(j) and not j.side and (j.kind or "").upper() in ("", "INNER") for j in joins):
+        waiting = joins                  # inner joins commute: take first whichever links to the joined
+        while waiting:
+            found = next(((j, c) for j in waiting if (c := _conditions(_instance(j), done, graph))), None)
+            join, conditions = found or (waiting[0], [])
+            waiting = [j for j in waiting if j is not join]
+            _attach(join, conditions, done, out, graph, used)
+    else:
+        for join in joins:
+            if _is_open(join):
+                _attach(join, _conditions(_instance(join), done, graph), done, out, graph, used)
+            else:
+                out.append(join)
+                done.append(_instance(join))
     select.set("joins", out)
     return True
 
 
-def _ordered(first: tuple[str, str], joins: list[exp.Join], graph: JoinGraph) -> list[exp.Join]:
-    """Inner joins without conditions, in an order where each one links to a table before it."""
-    done, out, waiting = [first], [], list(joins)
-    while waiting:
-        for join in waiting:
-            me = (join.this.alias_or_name, join.this.name)
-            conditions = _conditions(me, done, graph)
-            if conditions:
-                break
-        else:
-            join = waiting[0]
-            me = (join.this.alias_or_name, join.this.name)
-            used = {a for a, _ in done} | {j.this.alias_or_name for j in waiting}
-            bridges, conditions = _bridge(me, done, graph, used)
-            out += bridges
-            done += [(b.this.alias_or_name, b.this.name) for b in bridges]
-        join.set("on", exp.and_(*conditions))
-        waiting.remove(join)
-        out.append(join)
-        done.append(me)
-    return out
+def _instance(node: exp.From | exp.Join) -> tuple[str, str]:
+    """(alias, table) of the plain table a FROM or JOIN reads."""
+    return node.this.alias_or_name, node.this.name
+
+
+def _attach(join: exp.Join, conditions: list[exp.EQ], done: list[tuple[str, str]], out: list[exp.Join],
+            graph: JoinGraph, used: set[str]) -> None:
+    """Give `join` its conditions, bridging it first when no key links it to the tables before it,
+    and append it (and any bridge) to `out`."""
+    me = _instance(join)
+    if not conditions:
+        bridges, conditions = _bridge(me, done, graph, used)
+        out += bridges
+        done += [_instance(b) for b in bridges]
+    join.set("on", exp.and_(*conditions))
+    out.append(join)
+    done.append(me)
 
 
 def _conditions(me: tuple[str, str], done: list[tuple[str, str]], graph: JoinGraph) -> list[exp.EQ]:
@@ -158,11 +154,8 @@ def _paths(graph: JoinGraph, start: str, end: str) -> list[list[Edge]]:
         nxt = []
         for path in level:
             here = path[-1][2] if path else start
-            for edge in graph.links.get(here, ()):
-                seen = {start, *(e[2] for e in path)}
-                if edge[2] in seen:
-                    continue
-                nxt.append([*path, edge])
+            seen = {start, *(e[2] for e in path)}
+            nxt += [[*path, edge] for edge in graph.links.get(here, ()) if edge[2] not in seen]
         found = [p for p in nxt if p[-1][2] == end]
         if found:
             return found

@@ -39,6 +39,15 @@ def test_missing_conditions_come_from_the_keys(sql, expected, join_graph):
     assert complete_joins(sql, "sqlite", join_graph) == expected
 
 
+def test_a_bridge_never_takes_an_alias_the_query_uses_later(join_graph):
+    sql = ("SELECT COUNT(*) FROM baggage b JOIN flights f "
+           "JOIN ticket_segments ts1 ON ts1.segment_id = b.segment_id")
+    assert complete_joins(sql, "sqlite", join_graph) == (
+        "SELECT COUNT(*) FROM baggage AS b JOIN ticket_segments AS ts2 ON ts2.segment_id = b.segment_id "
+        "JOIN flights AS f ON f.flight_id = ts2.flight_id "
+        "JOIN ticket_segments AS ts1 ON ts1.segment_id = b.segment_id")
+
+
 @pytest.mark.parametrize(("sql", "says"), [
     ("SELECT a.name FROM flights f JOIN airports a",
      ["ON a.iata_code = f.origin", "ON a.iata_code = f.destination"]),
