@@ -16,6 +16,9 @@ timestamp: `col = 'day'` (read literally, only midnight of that day: nothing in 
 timestamps are text) and `col BETWEEN 'first day' AND 'last day'` (read literally, it stops at the
 midnight starting the last day and drops that day's flights). Nobody who writes either means that.
 On a DATE column both rewrites select exactly the rows they did.
+
+Also here, because it is the same knowledge of how timestamps are stored: the difference of two SQLite
+timestamps, which SQLite computes from their years, read as seconds (`timestamp_differences`).
 """
 from __future__ import annotations
 
@@ -120,3 +123,31 @@ def _literal_day(e: exp.Expression | None) -> date | None:
 
 def _lit(d: date) -> exp.Literal:
     return exp.Literal.string(d.isoformat())
+
+
+def timestamp_differences(sql: str, dialect: str, timestamp_columns: Mapping[str, Collection[str]]) -> str | None:
+    """SQLite: `a - b` of two timestamp columns rewritten as the seconds between them,
+    `(strftime('%s', a) - strftime('%s', b))`. None when there is none, or on another dialect.
+
+    SQLite stores timestamps as text and subtracts text as the numbers its leading digits spell: the
+    difference of two timestamps is the difference of their years, 0 for a delay of 45 minutes. A
+    small model writes `AVG(actual_departure - scheduled_departure) / 60` anyway, and the answer
+    looks like a real one. Seconds is what every other engine's reading converts to and what the
+    dialect line of the prompt asks for. PostgreSQL subtracts timestamps into an interval, which
+    means what the model meant, so its queries run as written."""
+    if dialect != "sqlite":
+        return None
+    try:
+        tree = sqlglot.parse_one(sql, read=dialect)
+    except sqlglot.errors.SqlglotError:
+        return None
+    changed = False
+    for sub in list(tree.find_all(exp.Sub)):
+        a, b = _timestamp(sub.this, timestamp_columns), _timestamp(sub.expression, timestamp_columns)
+        if a is None or b is None:
+            continue
+        seconds = sqlglot.parse_one(f"(strftime('%s', {a.sql(dialect=dialect)}) - "
+                                    f"strftime('%s', {b.sql(dialect=dialect)}))", read=dialect)
+        sub.replace(seconds)
+        changed = True
+    return tree.sql(dialect=dialect) if changed else None

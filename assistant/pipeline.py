@@ -21,7 +21,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from assistant import answer as answers
 from assistant import prompts
 from assistant.checks import aggregated_identifiers, collapse_repetition, ignored_dates, repeats_itself
-from assistant.dateranges import day_ranges
+from assistant.dateranges import day_ranges, timestamp_differences
 from assistant.fastpath import template_sql
 from assistant.intent import Refusal, classify
 from assistant.joinfix import JoinGraph, fix_joins
@@ -34,7 +34,9 @@ from assistant.reshape import (
     count_threshold,
     distinct_entity_list,
     grouping_columns_first,
+    people_grouped_by_key,
     regroup_through_reference,
+    requested_count,
     requested_grouping,
     top_of_groups,
 )
@@ -176,19 +178,23 @@ class Assistant:
         """The deterministic rewrites of a model query: first the join conditions it left to the
         schema (`JOIN tickets t`, raising `JoinUnclear` when the keys allow two readings), then those
         that restore what the question asked (a grouping, a grouping through a reference, a count's
-        bound, the top group), then
+        bound, the top group, a count left out, a person grouped by key and not by name), then
         those that change no value the query reads (grouping columns first, a misplaced reference
         value re-pointed, a value read from the one table of the query whose column holds it, an
-        entity list read through joins made DISTINCT, day comparisons as ranges on the column)."""
+        entity list read through joins made DISTINCT, a difference of SQLite timestamps in seconds, day
+        comparisons as ranges on the column)."""
         sql = complete_joins(sql, self.dialect, self.join_graph) or sql
         sql = requested_grouping(sql, self.dialect, question, self.grouping_words) or sql
         sql = regroup_through_reference(sql, self.dialect, question, self.grouping_words, self.join_graph) or sql
         sql = count_threshold(sql, self.dialect, question, self.table_names) or sql
         sql = top_of_groups(sql, self.dialect, question) or sql
+        sql = requested_count(sql, self.dialect, question, self.table_names) or sql
+        sql = people_grouped_by_key(sql, self.dialect, self.name_columns, self.row_keys) or sql
         sql = grouping_columns_first(sql, self.dialect) or sql
         sql = repoint_values(sql, self.dialect, self.join_graph, self.text_columns, self.fetch) or sql
         sql = move_values_to_their_table(sql, self.dialect, self.stored_values, self.fetch) or sql
         sql = distinct_entity_list(sql, self.dialect, self.entity_keys) or sql
+        sql = timestamp_differences(sql, self.dialect, self.timestamp_columns) or sql
         return day_ranges(sql, self.dialect, self.timestamp_columns) or sql
 
     @functools.cached_property
@@ -203,6 +209,17 @@ class Assistant:
         """Columns whose values name a row (keys, lookup keys, foreign keys): never summed or averaged."""
         fks = self._introspect()[1]
         return {t: list(dict.fromkeys([*keys, *fks.get(t, {})])) for t, keys in self.entity_keys.items()}
+
+    @functools.cached_property
+    def row_keys(self) -> dict[str, str]:
+        """The one-column primary key of each exposed table that has one."""
+        return {t: keys[0] for t, keys in self._introspect()[2].items() if len(keys) == 1}
+
+    @functools.cached_property
+    def name_columns(self) -> dict[str, list[str]]:
+        """The personal identifier columns (a person's names) of each table, from the catalog."""
+        return {t.name: [c.name for c in t.columns.values() if c.pii == "identifier"]
+                for t in self.catalog.exposed_tables.values()}
 
     @functools.cached_property
     def table_names(self) -> dict[str, str]:

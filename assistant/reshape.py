@@ -5,11 +5,12 @@ Two only reshape, changing no value and no row: grouping columns first (`SELECT 
 currency column, and a small model often writes the aggregate first), and a list of one table's
 entities read through fanning-out joins made DISTINCT.
 
-Four restore what the question asked and the model left out, each only when the question's words
+Five restore what the question asked and the model left out, each only when the question's words
 name it unambiguously: a grand total asked 'por canal' grouped by that column
 (`requested_grouping`), a group by a reference replaced by the referenced column the question names
-(`regroup_through_reference`), the HAVING of a bounded per-group count (`count_threshold`), and the
-top group(s) of a 'which X has the most Y' question (`top_of_groups`).
+(`regroup_through_reference`), the HAVING of a bounded per-group count (`count_threshold`), the
+top group(s) of a 'which X has the most Y' question (`top_of_groups`), and the count asked beside
+another aggregate ('cuántas hay y peso promedio', `requested_count`).
 """
 from __future__ import annotations
 
@@ -362,3 +363,94 @@ def top_of_groups(sql: str, dialect: str, question: str) -> str | None:
     tree.set("order", exp.Order(expressions=[exp.Ordered(this=inner.copy(), desc=True)]))
     tree.set("limit", exp.Limit(expression=exp.Literal.number(numbers[0] if numbers else 1)))
     return tree.sql(dialect=dialect)
+
+
+# 'cuántas maletas', 'cuantos son', 'cuantas hay', 'how many bags', 'how many are there', 'number of
+# tickets'. A count of a measure ('cuántos kilos', 'how many minutes') is a sum: its noun names no table.
+# 'numero de vuelo' is a flight's number: after 'numero de', 'number of', 'cantidad de' only a plural counts.
+_COUNT_ASKED = re.compile(r"(?<![\w])(?:(?:cuant[oa]s|how\s+many)(?:\s+(?:de\s+)?([^\W\d_]+))?"
+                          r"|(?:number\s+of|numero\s+de|cantidad\s+de)\s+([^\W\d_]+s)(?![\w]))")
+_NO_NOUN = {"son", "hay", "fueron", "eran", "habia", "hubo", "are", "were", "there", "y", "and", "en", "in"}
+# Another aggregate the question asks for beside the count: 'y cuánto suman', 'and the average weight'.
+_OTHER_AGGREGATE = re.compile(r"(?<![\w])(?:suma\w*|sum|total\w*|promedio|media|average|avg|mean|peso|kilos|kg"
+                              r"|monto\w*|importe\w*|maxim\w*|minim\w*|max|min|combined)(?![\w])")
+_DISTINCT_WORDS = re.compile(r"(?<![\w])(?:distint\w*|diferentes?|different|distinct|unique|unic[oa]s)(?![\w])")
+
+
+def requested_count(sql: str, dialect: str, question: str, table_words: Mapping[str, str]) -> str | None:
+    """A count the question asks for beside another aggregate ('cuántas hay y peso promedio', 'how
+    many bags and their total weight') that the model left out: `COUNT(*)` added where the question
+    puts it, before or after the other aggregates. None when nothing changes.
+
+    Only when the question asks for exactly one count of rows (its noun names a table the query reads,
+    or it has no noun: 'cuantos son', 'how many are there'), not of distinct things, and also for
+    another aggregate; the query aggregates, has no COUNT and no conditional sum (a count written as
+    `SUM(CASE ...)`), and every plain output is a grouping column. Then the query's rows are the groups
+    the question counts, and `COUNT(*)` counts what it asked."""
+    folded = fold(question)
+    if _DISTINCT_WORDS.search(folded):
+        return None
+    try:
+        tree = sqlglot.parse_one(sql, read=dialect)
+    except sqlglot.errors.SqlglotError:
+        return None
+    if not isinstance(tree, exp.Select) or tree.find(exp.Count) or any(
+            s.find(exp.Case, exp.Literal) for s in tree.find_all(exp.Sum)):
+        return None
+    outputs = tree.expressions
+    aggregates = [i for i, e in enumerate(outputs) if e.find(exp.AggFunc)]
+    group = tree.args["group"].expressions if tree.args.get("group") else []
+    if not aggregates or any(isinstance(e, exp.Star) or (i not in aggregates and not any(
+            _same_column(e.this if isinstance(e, exp.Alias) else e, g) for g in group))
+            for i, e in enumerate(outputs)):
+        return None
+    tables = set(query_tables(tree).values())
+    counts = []
+    for m in _COUNT_ASKED.finditer(folded):
+        noun = m.group(1) or m.group(2)
+        if noun is None or noun in _NO_NOUN:
+            counts.append(m.start())
+        elif (table_words.get(noun) or table_words.get(noun[:-1]) or table_words.get(noun[:-2])) in tables:
+            counts.append(m.start())
+    others = [m.start() for m in _OTHER_AGGREGATE.finditer(folded)]
+    if len(counts) != 1 or not others:
+        return None
+    at = aggregates[0] if counts[0] < min(others) else len(outputs)
+    tree.set("expressions", [*outputs[:at], exp.Count(this=exp.Star()), *outputs[at:]])
+    return tree.sql(dialect=dialect)
+
+
+def people_grouped_by_key(sql: str, dialect: str, names: Mapping[str, Collection[str]],
+                          keys: Mapping[str, str]) -> str | None:
+    """A grouping by a person's names (`GROUP BY p.first_name, p.last_name`) also grouped by the
+    person's key (`p.passenger_id`), the outputs unchanged. None when nothing changes.
+
+    Names are not unique: the demo has namesakes, a real airline has thousands of José Hernández. A
+    query grouped by names adds different people's tickets into one row ('who holds 7 or more
+    tickets' finds three José Hernández with three tickets each). Only when at least two of the
+    grouping columns are name columns of one table (`names`: the catalog's personal identifier
+    columns per table) and that table's key (`keys`: its one-column primary key) is not grouped: a
+    grouping by one name column ('pasajeros por apellido') counts a name, and is left alone."""
+    try:
+        tree = sqlglot.parse_one(sql, read=dialect)
+    except sqlglot.errors.SqlglotError:
+        return None
+    changed = False
+    for select in list(tree.find_all(exp.Select)):
+        group = select.args.get("group")
+        if not group:
+            continue
+        tables = {a.lower(): t for a, t in query_tables(select).items()}
+        only = next(iter(tables.values())) if len(set(tables.values())) == 1 else None
+        grouped: dict[str, tuple[str, list[str]]] = {}   # qualifier (lower case) -> (as written, columns)
+        for g in group.expressions:
+            if isinstance(g, exp.Column):
+                grouped.setdefault(g.table.lower(), (g.table, []))[1].append(g.name.lower())
+        for qualifier, (written, columns) in grouped.items():
+            table = tables.get(qualifier) if qualifier else only
+            key = keys.get(table or "")
+            person = {c.lower() for c in names.get(table or "", ())}
+            if key and key.lower() not in columns and sum(c in person for c in columns) >= 2:
+                group.set("expressions", [exp.column(key, table=written or None), *group.expressions])
+                changed = True
+    return tree.sql(dialect=dialect) if changed else None

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from assistant.dateranges import day_ranges
+from assistant.dateranges import day_ranges, timestamp_differences
 
 TS = {"flights": {"scheduled_departure", "actual_departure"}, "bookings": {"created_at"},
       "tickets": {"issued_at"}}
@@ -110,3 +110,36 @@ def test_same_rows_on_postgres(pg_url):
     url = sa.engine.make_url(pg_url).set(drivername="postgresql+psycopg2").render_as_string(hide_password=False)
     counts = _same_rows_both_forms(url, "postgres")
     assert counts[0] > 0 and counts[1] > counts[0]
+
+
+def test_a_difference_of_sqlite_timestamps_is_read_as_seconds(tmp_path):
+    from seed_data.loaders import seed_database
+
+    url = f"sqlite:///{tmp_path / 'demo.sqlite'}"
+    seed_database(url, passengers=200, progress=False)
+    written = ("SELECT AVG(f.actual_departure - f.scheduled_departure) / 60 FROM flights f "
+               "WHERE f.actual_departure > f.scheduled_departure AND f.flight_number - 1 > 0")
+    rewritten = timestamp_differences(written, "sqlite", TS)
+    assert rewritten == ("SELECT AVG((STRFTIME('%s', f.actual_departure) - STRFTIME('%s', f.scheduled_departure)))"
+                         " / 60 FROM flights AS f WHERE f.actual_departure > f.scheduled_departure "
+                         "AND f.flight_number - 1 > 0")                    # numbers are still subtracted
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        as_written = conn.execute(sa.text(written)).scalar()
+        minutes = conn.execute(sa.text(rewritten)).scalar()
+        by_julian_day = conn.execute(sa.text(
+            "SELECT AVG((julianday(actual_departure) - julianday(scheduled_departure)) * 1440) FROM flights "
+            "WHERE actual_departure > scheduled_departure")).scalar()
+    engine.dispose()
+    assert as_written == 0                        # the years' difference: what SQLite does with text
+    assert minutes > 1 and abs(minutes - by_julian_day) < 1
+
+
+@pytest.mark.parametrize(("sql", "dialect"), [
+    ("SELECT AVG(actual_departure - scheduled_departure) FROM flights", "postgres"),   # an interval there
+    ("SELECT flight_number - 100 FROM flights", "sqlite"),
+    ("SELECT actual_departure - flight_number FROM flights", "sqlite"),
+    ("SELECT strftime('%s', actual_departure) - strftime('%s', scheduled_departure) FROM flights", "sqlite"),
+])
+def test_other_differences_are_left_alone(sql, dialect):
+    assert timestamp_differences(sql, dialect, TS) is None

@@ -12,7 +12,9 @@ from assistant.reshape import (
     count_threshold,
     distinct_entity_list,
     grouping_columns_first,
+    people_grouped_by_key,
     regroup_through_reference,
+    requested_count,
     requested_grouping,
     top_of_groups,
 )
@@ -246,3 +248,96 @@ def test_no_top_is_cut_unasked(question):
 def test_a_query_that_already_orders_keeps_its_order():
     sql = BAGS_PER_FLIGHT + " ORDER BY 2 DESC LIMIT 1"
     assert top_of_groups(sql, "sqlite", "Which flight has the most bags?") is None
+
+
+@pytest.mark.parametrize(("question", "sql", "correct"), [
+    ("maletas por estatus: cuántas son y el peso total",
+     "SELECT status, SUM(weight_kg) FROM baggage GROUP BY status",
+     "SELECT status, COUNT(*), SUM(weight_kg) FROM baggage GROUP BY status"),
+    ("Per currency, the total fare and how many tickets",            # asked second: comes second
+     "SELECT currency, SUM(fare_amount) FROM tickets GROUP BY currency",
+     "SELECT currency, SUM(fare_amount), COUNT(*) FROM tickets GROUP BY currency"),
+    ("How many bags are there and what is their average weight?",
+     "SELECT AVG(b.weight_kg) FROM baggage b", "SELECT COUNT(*), AVG(weight_kg) FROM baggage"),
+    ("¿Cuántas maletas lleva el vuelo 12 y cuántos kilos suman?",  # kilos are a sum, maletas a count
+     "SELECT SUM(b.weight_kg) FROM baggage b JOIN ticket_segments s ON s.segment_id = b.segment_id "
+     "WHERE s.flight_id = 12",
+     "SELECT COUNT(*), SUM(b.weight_kg) FROM baggage b JOIN ticket_segments s ON s.segment_id = b.segment_id "
+     "WHERE s.flight_id = 12"),
+])
+def test_a_count_asked_beside_another_aggregate_is_added(demo_db, table_names, question, sql, correct):
+    out = requested_count(sql, "sqlite", question, table_names)
+    assert out is not None
+    assert rows(demo_db, out) == rows(demo_db, correct)
+    assert len(rows(demo_db, out)[0]) == len(rows(demo_db, sql)[0]) + 1
+
+
+@pytest.mark.parametrize(("question", "sql"), [
+    ("kilos de equipaje por vuelo: numero de vuelo y total de kg",   # a flight's number, not a count
+     "SELECT f.flight_number, SUM(b.weight_kg) FROM baggage b JOIN ticket_segments s ON s.segment_id = "
+     "b.segment_id JOIN flights f ON f.flight_id = s.flight_id GROUP BY f.flight_number"),
+    ("cuántos kilos de equipaje hay por estatus",                    # a measure, not a count
+     "SELECT status, SUM(weight_kg) FROM baggage GROUP BY status"),
+    ("maletas por estatus: cuántas hay",                              # no other aggregate asked
+     "SELECT status, SUM(weight_kg) FROM baggage GROUP BY status"),
+    ("How many distinct passengers hold tickets, and their total fare?",
+     "SELECT SUM(fare_amount) FROM tickets"),
+    ("How many passengers paid, and what was the total fare?",       # passengers: not what it reads
+     "SELECT SUM(fare_amount) FROM tickets"),
+    ("how many business coupons and their average fare",            # already counted
+     "SELECT COUNT(*), AVG(t.fare_amount) FROM tickets t JOIN ticket_segments s "
+     "ON s.ticket_number = t.ticket_number WHERE s.cabin = 'business'"),
+    ("how many business coupons and the average fare",              # counted as a conditional sum
+     "SELECT SUM(CASE WHEN s.cabin = 'business' THEN 1 ELSE 0 END), AVG(t.fare_amount) FROM tickets t "
+     "JOIN ticket_segments s ON s.ticket_number = t.ticket_number"),
+    ("how many bags and their total weight, per flight",            # a plain output is not a group
+     "SELECT s.flight_id, b.bag_tag, SUM(b.weight_kg) FROM baggage b JOIN ticket_segments s "
+     "ON s.segment_id = b.segment_id GROUP BY s.flight_id"),
+    ("how many bags and their total weight", "SELECT b.bag_tag, b.weight_kg FROM baggage b"),  # no aggregate
+])
+def test_no_count_is_guessed(table_names, question, sql):
+    assert requested_count(sql, "sqlite", question, table_names) is None
+
+
+NAMES = {"passengers": ["first_name", "last_name", "second_last_name", "search_name"]}
+ROW_KEYS = {"passengers": "passenger_id", "tickets": "ticket_number", "flights": "flight_id"}
+
+
+@pytest.mark.parametrize(("sql", "correct"), [
+    ("SELECT p.first_name, p.last_name, COUNT(*) FROM passengers p JOIN tickets t ON t.passenger_id = "
+     "p.passenger_id GROUP BY p.first_name, p.last_name HAVING COUNT(*) >= 5",
+     "SELECT p.first_name, p.last_name, COUNT(*) FROM passengers p JOIN tickets t ON t.passenger_id = "
+     "p.passenger_id GROUP BY p.passenger_id, p.first_name, p.last_name HAVING COUNT(*) >= 5"),
+    ("SELECT first_name, last_name, COUNT(*) FROM passengers GROUP BY first_name, last_name",
+     "SELECT first_name, last_name, COUNT(*) FROM passengers GROUP BY passenger_id, first_name, last_name"),
+])
+def test_people_are_grouped_by_their_key(demo_db, sql, correct):
+    out = people_grouped_by_key(sql, "sqlite", NAMES, ROW_KEYS)
+    assert out is not None and "passenger_id," in out.replace("p.passenger_id,", "passenger_id,")
+    assert Counter(rows(demo_db, out)) == Counter(rows(demo_db, correct))
+
+
+def test_namesakes_are_no_longer_added_together(tmp_path):
+    """Two passengers with one name: grouped by name they are one row with both tickets."""
+    db = tmp_path / "namesakes.sqlite"
+    with sqlite3.connect(db) as conn:
+        conn.executescript("""
+            CREATE TABLE passengers (passenger_id INTEGER PRIMARY KEY, first_name TEXT, last_name TEXT);
+            CREATE TABLE tickets (ticket_number TEXT PRIMARY KEY, passenger_id INTEGER);
+            INSERT INTO passengers VALUES (1, 'José', 'Hernández'), (2, 'José', 'Hernández');
+            INSERT INTO tickets VALUES ('a', 1), ('b', 2);""")
+    sql = ("SELECT p.first_name, p.last_name, COUNT(*) FROM passengers p JOIN tickets t "
+           "ON t.passenger_id = p.passenger_id GROUP BY p.first_name, p.last_name")
+    assert rows(db, sql) == [("José", "Hernández", 2)]
+    assert rows(db, people_grouped_by_key(sql, "sqlite", NAMES, ROW_KEYS)) == [("José", "Hernández", 1)] * 2
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT last_name, COUNT(*) FROM passengers GROUP BY last_name",               # a name counted
+    "SELECT passenger_id, first_name, last_name, COUNT(*) FROM passengers GROUP BY passenger_id, first_name, "
+    "last_name",                                                                     # already by key
+    "SELECT nationality, gender, COUNT(*) FROM passengers GROUP BY nationality, gender",   # no names
+    "SELECT first_name, last_name FROM passengers",                                 # no grouping
+])
+def test_other_groupings_are_left_alone(sql):
+    assert people_grouped_by_key(sql, "sqlite", NAMES, ROW_KEYS) is None
