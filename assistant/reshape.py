@@ -454,3 +454,54 @@ def people_grouped_by_key(sql: str, dialect: str, names: Mapping[str, Collection
                 group.set("expressions", [exp.column(key, table=written or None), *group.expressions])
                 changed = True
     return tree.sql(dialect=dialect) if changed else None
+
+
+def unasked_constant_columns(sql: str, dialect: str, question: str,
+                             words: Mapping[str, Mapping[str, Collection[str]]]) -> str | None:
+    """Output columns the WHERE clause fixes to one value and the question does not name, dropped
+    (from the GROUP BY too). None when nothing changes.
+
+    'vuelos de Cancún a Tijuana: salida programada y estatus' asks for two columns; a small model also
+    returns `f.origin, f.destination`, which are 'CUN' and 'TIJ' on every row: the table staff read
+    gets wider and says nothing new, and the columns are no longer the ones asked for. Only a bare
+    column set by a top-level `col = literal` conjunct, whose words (`words`: table -> column -> the
+    words naming it, as for groupings) appear nowhere in the question, and only while another output
+    remains; a query ordered by output position is left alone."""
+    try:
+        tree = sqlglot.parse_one(sql, read=dialect)
+    except sqlglot.errors.SqlglotError:
+        return None
+    if not isinstance(tree, exp.Select) or not tree.args.get("where"):
+        return None
+    order = tree.args.get("order")
+    if order is not None and any(isinstance(o.this, exp.Literal) for o in order.expressions):
+        return None
+    tables = query_tables(tree)
+    only = next(iter(tables.values())) if len(set(tables.values())) == 1 else None
+    fixed = set()
+    for conjunct in tree.args["where"].this.flatten() if isinstance(tree.args["where"].this, exp.And) \
+            else [tree.args["where"].this]:
+        if isinstance(conjunct, exp.EQ):
+            for side, other in ((conjunct.this, conjunct.expression), (conjunct.expression, conjunct.this)):
+                if isinstance(side, exp.Column) and isinstance(other, exp.Literal):
+                    table = tables.get(side.table) if side.table else only
+                    if table:
+                        fixed.add((table, side.name.lower()))
+    asked = {_stem(w) for w in re.findall(r"[^\W\d_]+", fold(question))}
+    keep, dropped = [], []
+    for e in tree.expressions:
+        col = e.this if isinstance(e, exp.Alias) else e
+        table = (tables.get(col.table) if col.table else only) if isinstance(col, exp.Column) else None
+        names = words.get(table or "", {}).get(col.name) if table else None
+        if table and (table, col.name.lower()) in fixed and names and not (names & asked):
+            dropped.append(col)
+        else:
+            keep.append(e)
+    if not dropped or not keep:
+        return None
+    tree.set("expressions", keep)
+    group = tree.args.get("group")
+    if group is not None:
+        rest = [g for g in group.expressions if not any(_same_column(g, d) for d in dropped)]
+        tree.set("group", exp.Group(expressions=rest) if rest else None)
+    return tree.sql(dialect=dialect)

@@ -17,6 +17,7 @@ from assistant.reshape import (
     requested_count,
     requested_grouping,
     top_of_groups,
+    unasked_constant_columns,
 )
 
 
@@ -341,3 +342,39 @@ def test_namesakes_are_no_longer_added_together(tmp_path):
 ])
 def test_other_groupings_are_left_alone(sql):
     assert people_grouped_by_key(sql, "sqlite", NAMES, ROW_KEYS) is None
+
+
+@pytest.mark.parametrize(("question", "sql", "correct"), [
+    ("vuelos de MEX a MTY de ayer: numero de vuelo y estatus",
+     "SELECT f.origin, f.destination, f.flight_number, f.status FROM flights f WHERE f.origin = 'MEX' "
+     "AND f.destination = 'MTY' AND f.scheduled_departure >= '2026-06-14' AND f.scheduled_departure < '2026-06-15'",
+     "SELECT f.flight_number, f.status FROM flights f WHERE f.origin = 'MEX' AND f.destination = 'MTY' "
+     "AND f.scheduled_departure >= '2026-06-14' AND f.scheduled_departure < '2026-06-15'"),
+    ("How many gold members are there per nationality?",
+     "SELECT loyalty_tier, nationality, COUNT(*) FROM passengers WHERE loyalty_tier = 'gold' "
+     "GROUP BY loyalty_tier, nationality",
+     "SELECT nationality, COUNT(*) FROM passengers WHERE loyalty_tier = 'gold' GROUP BY nationality"),
+    ("delayed bags: how many?",                                     # the one group goes with its column
+     "SELECT status, COUNT(*) FROM baggage WHERE status = 'delayed' GROUP BY status",
+     "SELECT COUNT(*) FROM baggage WHERE status = 'delayed'"),
+])
+def test_a_constant_column_nobody_asked_for_is_dropped(demo_db, grouping_words, question, sql, correct):
+    out = unasked_constant_columns(sql, "sqlite", question, grouping_words)
+    assert out is not None
+    assert Counter(rows(demo_db, out)) == Counter(rows(demo_db, correct))
+    assert len(rows(demo_db, out)) == len(rows(demo_db, sql)) > 0
+
+
+@pytest.mark.parametrize(("question", "sql"), [
+    ("vuelos de MEX a MTY de ayer: origen, destino, numero de vuelo y estatus",      # asked for
+     "SELECT f.origin, f.destination, f.flight_number, f.status FROM flights f WHERE f.origin = 'MEX' "
+     "AND f.destination = 'MTY'"),
+    ("flights out of MEX or GDL: origin and flight number",       # not fixed: two values
+     "SELECT origin, flight_number FROM flights WHERE origin = 'MEX' OR origin = 'GDL'"),
+    ("bags with status delayed", "SELECT status FROM baggage WHERE status = 'delayed'"),   # nothing left
+    ("status of booking abc123",                                   # a key: staff read it as a label
+     "SELECT record_locator, status FROM bookings WHERE record_locator = 'ABC123'"),
+    ("flights from MEX, ordered", "SELECT origin, flight_number FROM flights WHERE origin = 'MEX' ORDER BY 1"),
+])
+def test_columns_asked_or_not_constant_stay(grouping_words, question, sql):
+    assert unasked_constant_columns(sql, "sqlite", question, grouping_words) is None
