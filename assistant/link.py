@@ -480,7 +480,7 @@ llamado llamada nombre passenger passengers customer named name mr mrs ms miss""
 def _catalog_words(catalog) -> frozenset[str]:
     """Words the catalog uses for things (terms, table/column names and synonyms): not names."""
     words: set[str] = set()
-    phrases = list(catalog.terms)
+    phrases = list(catalog.all_terms)
     for t in catalog.tables.values():
         phrases += [t.name, *t.synonyms]
         for c in t.columns.values():
@@ -745,8 +745,9 @@ def _link_terms(q: str, claims: _Claims, catalog, named_tables: dict[str, str]) 
     folded = fold(q)
     out: list[Hint] = []
     seen: set[str] = set()
-    for term in sorted(catalog.terms, key=len, reverse=True):
-        meaning = catalog.terms[term]
+    terms = catalog.all_terms
+    for term in sorted(terms, key=len, reverse=True):
+        meaning = terms[term]
         words = search_form(term).split()
         names_column = bool(_COLUMN_ONLY.match(meaning)) and len(words) > 1
         if "=" not in meaning and " IN " not in meaning and not names_column:
@@ -854,7 +855,7 @@ def table_words(catalog) -> dict[str, str]:
     for name, t in catalog.exposed_tables.items():
         for w in (name.replace("_", " "), *t.synonyms):
             words.setdefault(search_form(w), name)
-    for term, meaning in catalog.terms.items():
+    for term, meaning in catalog.all_terms.items():
         if meaning.strip() in catalog.exposed_tables:
             words.setdefault(search_form(term), meaning.strip())
     words.pop("", None)

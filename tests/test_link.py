@@ -412,3 +412,21 @@ def test_a_code_the_question_names_replaces_the_glossary_set_it_belongs_to(catal
     assert res.prompt_lines() == ["'WCHR' is a stored value of special_service_requests.code ('WCHR')"]
     res = link("¿Cuántas sillas de ruedas hay hoy?", catalog=catalog, today=TODAY, fetch=None, values=values)
     assert ("term", "special_service_requests.code IN ('WCHR', 'WCHC')") in kinds(res)
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("vuelos desviados de ayer", "flights.status = 'diverted'"),
+    ("maletas entregadas hoy en CUN", "baggage.status = 'delivered'"),
+    ("reservas confirmadas hechas por agencia de viajes", "bookings.channel = 'travel_agency'"),
+    ("boletos sin los canjeados", "tickets.status <> 'exchanged'"),
+    ("pax que viajan con pasaporte", "passengers.document_type = 'passport'"),
+    ("apellido materno de los pasajeros del XA401", "the column passengers.second_last_name"),
+])
+def test_value_words_are_linked_but_stay_out_of_the_prompt(db, catalog, question, expected):
+    from assistant.prompts import glossary_text
+
+    res = link(question, catalog=catalog, today=TODAY, fetch=db)
+    assert any(expected in h.line for h in res.hints), [h.line for h in res.hints]
+    glossary = glossary_text(catalog.terms)
+    assert not any(search_form(term) in search_form(glossary) for term in catalog.value_terms
+                   if len(term) > 4), "value words are hints, not glossary entries"

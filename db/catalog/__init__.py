@@ -75,11 +75,21 @@ class Catalog:
     description: Text2 = Text2()
     notes: Text2 = Text2()
     terms: dict[str, str] = field(default_factory=dict)
+    # Words for stored values that are linked next to the question but not listed in the prompt's
+    # glossary: the glossary is part of every question's cached prefix (each token there makes every
+    # generated token dearer), a value word matters only to the questions that use it, and those get
+    # it as a hint anyway.
+    value_terms: dict[str, str] = field(default_factory=dict)
     places: dict[str, str] = field(default_factory=dict)
     countries: dict[str, str] = field(default_factory=dict)
     rules: tuple[str, ...] = ()                  # conventions of this database, for the SQL prompt
     examples: tuple[dict, ...] = ()              # worked question -> SQL examples on this schema
     source: str = ""
+
+    @property
+    def all_terms(self) -> dict[str, str]:
+        """The glossary and the value words: what the linker looks for in a question."""
+        return {**self.terms, **self.value_terms}
 
     @property
     def exposed_tables(self) -> dict[str, TableInfo]:
@@ -203,6 +213,8 @@ def parse_catalog(data, source: str = "<catalog>") -> Catalog:
                    description=_text2(data.get("description"), source),
                    notes=_text2(data.get("dialect_notes"), source),
                    terms={str(k): str(v) for k, v in _mapping(data.get("terms"), f"{source}: terms").items()},
+                   value_terms={str(k): str(v) for k, v in
+                                _mapping(data.get("value_terms"), f"{source}: value_terms").items()},
                    places=places, countries=countries, source=source)
 
 
