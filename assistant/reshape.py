@@ -408,9 +408,8 @@ def requested_count(sql: str, dialect: str, question: str, table_words: Mapping[
     counts = []
     for m in _COUNT_ASKED.finditer(folded):
         noun = m.group(1) or m.group(2)
-        if noun is None or noun in _NO_NOUN:
-            counts.append(m.start())
-        elif (table_words.get(noun) or table_words.get(noun[:-1]) or table_words.get(noun[:-2])) in tables:
+        if noun is None or noun in _NO_NOUN or (
+                table_words.get(noun) or table_words.get(noun[:-1]) or table_words.get(noun[:-2])) in tables:
             counts.append(m.start())
     others = [m.start() for m in _OTHER_AGGREGATE.finditer(folded)]
     if len(counts) != 1 or not others:
