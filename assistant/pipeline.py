@@ -33,6 +33,7 @@ from assistant.reshape import (
     column_words,
     count_threshold,
     distinct_entity_list,
+    fanned_out_totals,
     grouping_columns_first,
     people_grouped_by_key,
     regroup_through_reference,
@@ -179,8 +180,8 @@ class Assistant:
         """The deterministic rewrites of a model query: first the join conditions it left to the
         schema (`JOIN tickets t`, raising `JoinUnclear` when the keys allow two readings), then those
         that restore what the question asked (a grouping, a grouping through a reference, a count's
-        bound, the top group, a count left out, a person grouped by key and not by name, no column
-        the WHERE fixes that the question did not ask for), then
+        bound, the top group, a count left out, a person grouped by key and not by name, a total no
+        unused join multiplies, no column the WHERE fixes that the question did not ask for), then
         those that change no value the query reads (grouping columns first, a misplaced reference
         value re-pointed, a value read from the one table of the query whose column holds it, an
         entity list read through joins made DISTINCT, a difference of SQLite timestamps in seconds, day
@@ -192,6 +193,7 @@ class Assistant:
         sql = top_of_groups(sql, self.dialect, question) or sql
         sql = requested_count(sql, self.dialect, question, self.table_names) or sql
         sql = people_grouped_by_key(sql, self.dialect, self.name_columns, self.row_keys) or sql
+        sql = fanned_out_totals(sql, self.dialect, self.join_graph) or sql
         sql = unasked_constant_columns(sql, self.dialect, question, self.grouping_words) or sql
         sql = grouping_columns_first(sql, self.dialect) or sql
         sql = repoint_values(sql, self.dialect, self.join_graph, self.text_columns, self.fetch) or sql

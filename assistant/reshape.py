@@ -11,6 +11,11 @@ name it unambiguously: a grand total asked 'por canal' grouped by that column
 (`regroup_through_reference`), the HAVING of a bounded per-group count (`count_threshold`), the
 top group(s) of a 'which X has the most Y' question (`top_of_groups`), and the count asked beside
 another aggregate ('cuántas hay y peso promedio', `requested_count`).
+
+Three correct what nobody asks for: a person grouped by name is grouped by key too (namesakes,
+`people_grouped_by_key`), a sum multiplied by an unused one-to-many join loses the join
+(`fanned_out_totals`), and a column the WHERE fixes that the question never names leaves the output
+(`unasked_constant_columns`).
 """
 from __future__ import annotations
 
@@ -504,3 +509,70 @@ def unasked_constant_columns(sql: str, dialect: str, question: str,
         rest = [g for g in group.expressions if not any(_same_column(g, d) for d in dropped)]
         tree.set("group", exp.Group(expressions=rest) if rest else None)
     return tree.sql(dialect=dialect)
+
+
+def fanned_out_totals(sql: str, dialect: str, graph: JoinGraph) -> str | None:
+    """A sum or average over rows that an unused join multiplied, without that join. None when
+    nothing changes.
+
+    `SELECT p.last_name, SUM(t.fare_amount) FROM passengers p JOIN tickets t ON ... JOIN
+    ticket_segments s ON s.ticket_number = t.ticket_number GROUP BY ...`: nothing reads the coupons,
+    yet each ticket's fare is added once per coupon, and the total looks like a real one. Dropped
+    only: a joined table that no column outside its own ON reads (nor an unqualified column it could
+    own), whose ON is nothing but equalities of its foreign keys to the table it joins (so each of
+    that table's rows meets many of it: the fan-out), and only while the query totals with SUM or AVG
+    the columns of other tables, counts nothing (a COUNT may mean the joined rows) and is not
+    DISTINCT. Repeated while such a leaf remains."""
+    try:
+        tree = sqlglot.parse_one(sql, read=dialect)
+    except sqlglot.errors.SqlglotError:
+        return None
+    from_ = tree.args.get("from") or tree.args.get("from_") if isinstance(tree, exp.Select) else None
+    if from_ is None or not isinstance(from_.this, exp.Table) or not tree.args.get("joins") \
+            or tree.find(exp.Count) or tree.args.get("distinct"):
+        return None
+    totals = [a for a in tree.find_all(exp.Sum, exp.Avg) if a.find_ancestor(exp.Select) is tree]
+    if not totals or any(a.find(exp.Distinct) for a in totals):
+        return None
+    tables = {from_.this.alias_or_name: from_.this.name}
+    for join in tree.args["joins"]:
+        if not isinstance(join.this, exp.Table):
+            return None
+        tables[join.this.alias_or_name] = join.this.name
+    if len(tables) != len(tree.args["joins"]) + 1:
+        return None                                   # an alias used twice: not worth reading
+    measured = {c.table for a in totals for c in a.find_all(exp.Column)}
+    unqualified = {c.name.lower() for c in tree.find_all(exp.Column) if not c.table}
+    changed = False
+    while True:
+        leaf = next((j for j in reversed(tree.args.get("joins") or [])
+                     if _fanning_leaf(tree, j, tables, measured, unqualified, graph)), None)
+        if leaf is None:
+            break
+        tree.set("joins", [j for j in tree.args["joins"] if j is not leaf])
+        changed = True
+    return tree.sql(dialect=dialect) if changed else None
+
+
+def _fanning_leaf(tree: exp.Select, join: exp.Join, tables: Mapping[str, str], measured: set[str],
+                  unqualified: set[str], graph: JoinGraph) -> bool:
+    alias = join.this.alias_or_name
+    table = tables[alias]
+    if alias in measured or any(graph.has(table, name) for name in unqualified) or join.args.get("using"):
+        return False
+    if any(c.table == alias for c in tree.find_all(exp.Column) if c.find_ancestor(exp.Join) is not join):
+        return False
+    on = join.args.get("on")
+    conditions = list(on.flatten()) if isinstance(on, exp.And) else [on] if on is not None else []
+    if not conditions:
+        return False
+    for cond in conditions:
+        if not (isinstance(cond, exp.EQ) and isinstance(cond.this, exp.Column)
+                and isinstance(cond.expression, exp.Column)):
+            return False
+        mine, other = (cond.this, cond.expression) if cond.this.table == alias else (cond.expression, cond.this)
+        if mine.table != alias or other.table not in tables or other.table == alias:
+            return False
+        if graph.reference(table, mine.name) != (tables[other.table], other.name.lower()):
+            return False
+    return True

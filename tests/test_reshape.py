@@ -11,6 +11,7 @@ import pytest
 from assistant.reshape import (
     count_threshold,
     distinct_entity_list,
+    fanned_out_totals,
     grouping_columns_first,
     people_grouped_by_key,
     regroup_through_reference,
@@ -378,3 +379,37 @@ def test_a_constant_column_nobody_asked_for_is_dropped(demo_db, grouping_words, 
 ])
 def test_columns_asked_or_not_constant_stay(grouping_words, question, sql):
     assert unasked_constant_columns(sql, "sqlite", question, grouping_words) is None
+
+
+@pytest.mark.parametrize(("sql", "correct"), [
+    ("SELECT p.last_name, SUM(t.fare_amount) FROM passengers p JOIN tickets t ON t.passenger_id = "
+     "p.passenger_id JOIN ticket_segments s ON s.ticket_number = t.ticket_number GROUP BY p.passenger_id, "
+     "p.last_name",                                              # each fare once per coupon
+     "SELECT p.last_name, SUM(t.fare_amount) FROM passengers p JOIN tickets t ON t.passenger_id = "
+     "p.passenger_id GROUP BY p.passenger_id, p.last_name"),
+    ("SELECT b.currency, AVG(b.total_amount) FROM bookings b JOIN tickets t ON t.booking_id = b.booking_id "
+     "JOIN ticket_segments s ON s.ticket_number = t.ticket_number WHERE b.status = 'ticketed' GROUP BY b.currency",
+     "SELECT b.currency, AVG(b.total_amount) FROM bookings b WHERE b.status = 'ticketed' GROUP BY b.currency"),
+])
+def test_a_total_loses_the_unused_join_that_multiplied_it(demo_db, join_graph, sql, correct):
+    out = fanned_out_totals(sql, "sqlite", join_graph)
+    assert out is not None and "ticket_segments" not in out
+    assert Counter(rows(demo_db, out)) == Counter(rows(demo_db, correct))
+    assert Counter(rows(demo_db, sql)) != Counter(rows(demo_db, correct))    # the join did inflate it
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT SUM(t.fare_amount) FROM tickets t JOIN ticket_segments s ON s.ticket_number = t.ticket_number "
+    "WHERE s.status = 'flown'",                                   # the coupons are read: a filter
+    "SELECT SUM(t.fare_amount) FROM tickets t JOIN ticket_segments s ON s.ticket_number = t.ticket_number "
+    "AND s.cabin = 'business'",                                   # ... in its ON
+    "SELECT COUNT(*), SUM(t.fare_amount) FROM tickets t JOIN ticket_segments s ON s.ticket_number = "
+    "t.ticket_number",                                            # a count may mean the coupons
+    "SELECT SUM(t.fare_amount) FROM tickets t JOIN bookings b ON b.booking_id = t.booking_id",  # many to one
+    "SELECT SUM(s.coupon_number) FROM tickets t JOIN ticket_segments s ON s.ticket_number = t.ticket_number",
+    "SELECT SUM(fare_amount) FROM tickets t JOIN ticket_segments s ON s.ticket_number = t.ticket_number "
+    "WHERE status = 'used'",                                       # unqualified: status could be the coupon's
+    "SELECT t.ticket_number, s.seat FROM tickets t JOIN ticket_segments s ON s.ticket_number = t.ticket_number",
+])
+def test_joins_that_matter_stay(join_graph, sql):
+    assert fanned_out_totals(sql, "sqlite", join_graph) is None
