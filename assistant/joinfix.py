@@ -111,7 +111,7 @@ def fix_joins(sql: str, dialect: str, graph: JoinGraph) -> str | None:
     return tree.sql(dialect=dialect) if changed else None
 
 
-def _instances(select: exp.Select) -> list[tuple[str, str, exp.Join | None]] | None:
+def table_instances(select: exp.Select) -> list[tuple[str, str, exp.Join | None]] | None:
     """(alias, table, join) for each plain table of the FROM clause, in order; None if not plain."""
     from_ = select.args.get("from") or select.args.get("from_")
     if from_ is None or not isinstance(from_.this, exp.Table):
@@ -136,7 +136,7 @@ def _own_columns(select: exp.Select) -> list[exp.Column]:
 
 def _fix_select(select: exp.Select, graph: JoinGraph) -> bool | None:
     """True if `select` was changed, False if it was fine, None if it has a mistake this cannot fix."""
-    instances = _instances(select)
+    instances = table_instances(select)
     if instances is None:
         return False
     if any(j is not None and (j.side or (j.kind or "").upper() not in ("", "INNER")) for _, _, j in instances):
@@ -185,12 +185,12 @@ def _fix_select(select: exp.Select, graph: JoinGraph) -> bool | None:
             if bridge is None:
                 if partner in tables and graph.has(tables[partner], name) \
                         and _add_junction(select, col, qual, partner, tables, graph):
-                    instances = _instances(select)
+                    instances = table_instances(select)
                     changed = True
                     continue
                 return None
             bridges[key] = bridge
-            instances = _instances(select)
+            instances = table_instances(select)
         col.set("table", exp.to_identifier(bridges[key]))
         _move_condition(select, col, bridges[key])
         changed = True

@@ -25,7 +25,7 @@ from collections.abc import Collection, Mapping
 import sqlglot
 from sqlglot import exp
 
-from assistant.joinfix import JoinGraph, query_tables
+from assistant.joinfix import JoinGraph, query_tables, table_instances
 from assistant.lang import STOPWORDS, fold
 
 
@@ -192,18 +192,35 @@ def _asked_groupings(question: str) -> list[list[list[str]]]:
     return out
 
 
-def _fixed_columns(tree: exp.Select) -> set[tuple[str, str]]:
-    """(table, column) of the columns the WHERE clause sets to one value (`col = 'x'`)."""
+def _fixed_columns(tree: exp.Select, top_level: bool = False) -> set[tuple[str, str]]:
+    """(table, column) of the columns the WHERE clause sets to one value (`col = 'x'`): anywhere in it,
+    or with `top_level` only in its AND-ed conditions (not `a = 'x' OR a = 'y'`)."""
     where = tree.args.get("where")
     tables = query_tables(tree)
     out = set()
-    for eq in (where.find_all(exp.EQ) if where is not None else ()):
+    if where is None:
+        return out
+    for eq in (_conjuncts(where.this) if top_level else where.find_all(exp.EQ)):
+        if not isinstance(eq, exp.EQ):
+            continue
         for side, other in ((eq.this, eq.expression), (eq.expression, eq.this)):
             if isinstance(side, exp.Column) and isinstance(other, exp.Literal):
                 table = tables.get(side.table) if side.table else (next(iter(tables.values())) if len(tables) == 1 else None)
                 if table:
                     out.add((table, side.name.lower()))
     return out
+
+
+def _conjuncts(condition: exp.Expression | None) -> list[exp.Expression]:
+    """The AND-ed parts of a condition (`a AND b AND c` -> [a, b, c]); [] for none."""
+    if condition is None:
+        return []
+    return list(condition.flatten()) if isinstance(condition, exp.And) else [condition]
+
+
+def _table_named(word: str, table_words: Mapping[str, str]) -> str | None:
+    """The table a word names ('maletas' -> baggage), its plural stripped if need be."""
+    return table_words.get(word) or table_words.get(word[:-1]) or table_words.get(word[:-2])
 
 
 def _bare_columns(e: exp.Expression) -> bool:
@@ -317,7 +334,7 @@ def count_threshold(sql: str, dialect: str, question: str, table_words: Mapping[
     for pattern, op in _THRESHOLDS:
         for m in pattern.finditer(folded):
             words = m.group(2).split()
-            noun = next((table_words.get(w) or table_words.get(w[:-1]) or table_words.get(w[:-2])
+            noun = next((_table_named(w, table_words)
                          for w in reversed(words) if w not in STOPWORDS), None)
             if noun in tables and m.group(1) not in numbers:
                 found.add((op, m.group(1)))
@@ -413,8 +430,7 @@ def requested_count(sql: str, dialect: str, question: str, table_words: Mapping[
     counts = []
     for m in _COUNT_ASKED.finditer(folded):
         noun = m.group(1) or m.group(2)
-        if noun is None or noun in _NO_NOUN or (
-                table_words.get(noun) or table_words.get(noun[:-1]) or table_words.get(noun[:-2])) in tables:
+        if noun is None or noun in _NO_NOUN or _table_named(noun, table_words) in tables:
             counts.append(m.start())
     others = [m.start() for m in _OTHER_AGGREGATE.finditer(folded)]
     if len(counts) != 1 or not others:
@@ -482,15 +498,7 @@ def unasked_constant_columns(sql: str, dialect: str, question: str,
         return None
     tables = query_tables(tree)
     only = next(iter(tables.values())) if len(set(tables.values())) == 1 else None
-    fixed = set()
-    for conjunct in tree.args["where"].this.flatten() if isinstance(tree.args["where"].this, exp.And) \
-            else [tree.args["where"].this]:
-        if isinstance(conjunct, exp.EQ):
-            for side, other in ((conjunct.this, conjunct.expression), (conjunct.expression, conjunct.this)):
-                if isinstance(side, exp.Column) and isinstance(other, exp.Literal):
-                    table = tables.get(side.table) if side.table else only
-                    if table:
-                        fixed.add((table, side.name.lower()))
+    fixed = _fixed_columns(tree, top_level=True)
     asked = {_stem(w) for w in re.findall(r"[^\W\d_]+", fold(question))}
     keep, dropped = [], []
     for e in tree.expressions:
@@ -527,19 +535,14 @@ def fanned_out_totals(sql: str, dialect: str, graph: JoinGraph) -> str | None:
         tree = sqlglot.parse_one(sql, read=dialect)
     except sqlglot.errors.SqlglotError:
         return None
-    from_ = tree.args.get("from") or tree.args.get("from_") if isinstance(tree, exp.Select) else None
-    if from_ is None or not isinstance(from_.this, exp.Table) or not tree.args.get("joins") \
-            or tree.find(exp.Count) or tree.args.get("distinct"):
+    instances = table_instances(tree) if isinstance(tree, exp.Select) else None
+    if not instances or len(instances) == 1 or tree.find(exp.Count) or tree.args.get("distinct"):
         return None
     totals = [a for a in tree.find_all(exp.Sum, exp.Avg) if a.find_ancestor(exp.Select) is tree]
     if not totals or any(a.find(exp.Distinct) for a in totals):
         return None
-    tables = {from_.this.alias_or_name: from_.this.name}
-    for join in tree.args["joins"]:
-        if not isinstance(join.this, exp.Table):
-            return None
-        tables[join.this.alias_or_name] = join.this.name
-    if len(tables) != len(tree.args["joins"]) + 1:
+    tables = {alias: table for alias, table, _ in instances}
+    if len(tables) != len(instances):
         return None                                   # an alias used twice: not worth reading
     measured = {c.table for a in totals for c in a.find_all(exp.Column)}
     unqualified = {c.name.lower() for c in tree.find_all(exp.Column) if not c.table}
@@ -562,8 +565,7 @@ def _fanning_leaf(tree: exp.Select, join: exp.Join, tables: Mapping[str, str], m
         return False
     if any(c.table == alias for c in tree.find_all(exp.Column) if c.find_ancestor(exp.Join) is not join):
         return False
-    on = join.args.get("on")
-    conditions = list(on.flatten()) if isinstance(on, exp.And) else [on] if on is not None else []
+    conditions = _conjuncts(join.args.get("on"))
     if not conditions:
         return False
     for cond in conditions:
