@@ -15,8 +15,9 @@ from db.errors import DbError
 from db.settings import load_settings
 from seed_data.errors import SeedError
 from sql_tools.errors import SqlToolError
+from train.errors import TrainError
 
-USER_ERRORS = (DbError, SqlToolError, SeedError, AssistantError)
+USER_ERRORS = (DbError, SqlToolError, SeedError, AssistantError, TrainError)
 
 
 class AbordoGroup(click.Group):
@@ -51,11 +52,12 @@ def _register() -> None:
     from db.cli import catalog_group, db_group
     from seed_data.cli import seed_command
     from sql_tools.cli import audit_command, sql_command
+    from train.cli import train_command
 
     for name, command in (("db", db_group), ("catalog", catalog_group), ("seed", seed_command),
                           ("sql", sql_command), ("audit", audit_command), ("model", model_command),
                           ("ask", ask_command), ("chat", chat_command), ("demo", demo_command),
-                          ("ui", ui_command), ("users", users_command), ("eval", eval_command)):
+                          ("ui", ui_command), ("users", users_command), ("eval", eval_command), ("train", train_command)):
         main.add_command(command, name)
 
 
