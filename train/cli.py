@@ -22,7 +22,9 @@ def _reexec_with_jemalloc() -> None:
 
     Why: glibc's malloc hands each step's large activation buffers back to the kernel, and the next
     step faults them in again. On the virtual machines measured here a page fault is so dear that a
-    0.5B step took 50-70 s under glibc and 15 s under jemalloc with decay off (measured with `benchmarks/train_speed.py`).
+    0.5B step took 30-70 s under glibc and 12-15 s under jemalloc (`benchmarks/train_speed.py`). Freed
+    pages are kept 30 s: long enough for the next step to reuse them; with decay off the resident size
+    grew ~0.8 GB a step (batches differ in length) towards the 24 GB of these machines.
     ABORDO_TRAIN_MALLOC=system keeps the system allocator."""
     import os
 
@@ -33,7 +35,7 @@ def _reexec_with_jemalloc() -> None:
         click.echo("abordo: training with the system allocator (install libjemalloc2 for 3-4x faster steps "
                    "on virtual machines)", err=True)
         return
-    env = {**os.environ, "LD_PRELOAD": lib, "MALLOC_CONF": "dirty_decay_ms:-1,muzzy_decay_ms:-1"}
+    env = {**os.environ, "LD_PRELOAD": lib, "MALLOC_CONF": "dirty_decay_ms:30000,muzzy_decay_ms:30000"}
     os.execve(sys.executable, [sys.executable, "-m", "assistant.cli", *sys.argv[1:]], env)
 
 
