@@ -20,7 +20,8 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed
-	$(BIN)/pip install -q -e '.[dev,openai,eval]'
+	$(BIN)/pip install -q torch==2.13.0   # the local CPU wheel, before anything can ask for a CUDA build
+	$(BIN)/pip install -q -e '.[dev,openai,eval,train]'
 	touch $@
 
 env: $(VENV)/.installed
@@ -39,6 +40,7 @@ test: dev-env
 	.ci/ensure-postgres
 	.ci/ensure-browser
 	$(BIN)/abordo model fetch
+	$(BIN)/abordo model fetch --name qwen2.5-coder-0.5b   # the tiny training run in the tests trains on it
 	$(BIN)/python -m pytest -q
 	.ci/smoke-eval   # 10 dev questions with the real model; fails below 8 correct
 

@@ -63,6 +63,7 @@ def info_cmd(ctx: click.Context, full_verify: bool) -> None:
         click.echo(f"found: {size:,} bytes, {state}")
     else:
         click.echo(f"found: {size:,} bytes (a user-supplied GGUF: not verified against a known hash)")
+    click.echo(f"adapter: {_adapter_line(settings)}")
     click.echo(f"chat format: {settings.chat_format or 'the template embedded in the GGUF'}")
     click.echo(f"n_ctx: {max(4096, settings.n_ctx)}, n_threads: {settings.n_threads}")
     try:
@@ -72,3 +73,23 @@ def info_cmd(ctx: click.Context, full_verify: bool) -> None:
     except ImportError:
         version = "NOT INSTALLED (pip install llama-cpp-python with the portable CMAKE_ARGS)"
     click.echo(f"llama_cpp: {version}")
+
+
+def _adapter_line(settings) -> str:
+    """What `adapter` resolves to, verified the way the backend will verify it before loading."""
+    from assistant.adapters import AdapterRefused, configured_adapter
+
+    if (settings.adapter or "none").strip().lower() in ("", "none", "off"):
+        return "none (the base model with the schema prompt)"
+    try:
+        adapter = configured_adapter(settings, quiet=True)
+    except AdapterRefused as exc:
+        return f"REFUSED: {exc}"
+    if adapter is None:
+        return f"{settings.adapter}: not found, the base model answers"
+    m = adapter.manifest
+    data = m.get("dataset") or {}
+    pairs = data.get("pairs") or m.get("data_counts", {}).get("examples", "?")
+    return (f"{adapter.path} (sha256 verified against its manifest; trained for {m.get('base_model')} on "
+            f"{pairs} pairs, dataset {str(data.get('hash') or m.get('data_hash', ''))[:12]}, "
+            f"prompt {m.get('prompt')}, {m.get('train_seconds', 0) / 60:.0f} min on {m.get('trained_on', {}).get('device', 'cpu')})")

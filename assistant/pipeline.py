@@ -149,9 +149,16 @@ class Assistant:
     # --- the static prefix ---------------------------------------------------------------------
 
     @property
+    def taught(self) -> bool:
+        """True when the model carries an adapter trained on this database (`abordo train`): it gets the
+        one-line prompt it was trained with instead of the schema prefix."""
+        return bool(getattr(self.chat, "prompt_style", ""))
+
+    @property
     def system_prompt(self) -> str:
         if self._system is None:
-            self._system = prompts.static_prefix(self.catalog, self.dialect, self._schema_text())
+            self._system = (prompts.taught_prefix(self.catalog, self.dialect) if self.taught
+                            else prompts.static_prefix(self.catalog, self.dialect, self._schema_text()))
         return self._system
 
     def _introspect(self) -> tuple[dict, dict, dict]:

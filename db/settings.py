@@ -55,6 +55,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("chat_format", "llama.cpp chat format for a GGUF path (e.g. llama-2); empty: the GGUF's template."),
     Setting("n_ctx", "Context size for the local model (tokens)."),
     Setting("n_threads", "Threads for the local model."),
+    Setting("adapter", "LoRA adapter for the local model: 'demo' (the one shipped for the demo catalog), a path "
+                       "to an adapter .gguf made by 'abordo train', or 'none'."),
     Setting("openai_base_url", "OpenAI-compatible endpoint (llama.cpp server, vLLM, hosted); replaces the local model."),
     Setting("openai_model", "Model name sent to the OpenAI-compatible endpoint."),
     Setting("openai_api_key", "API key for the OpenAI-compatible endpoint."),
@@ -86,6 +88,7 @@ class Settings:
     chat_format: str = ""
     n_ctx: int = 6144
     n_threads: int = 2
+    adapter: str = "none"
     openai_base_url: str = ""
     openai_model: str = ""
     openai_api_key: str = ""

@@ -23,13 +23,17 @@ def make_chat_model(settings: Settings, **overrides) -> BaseChatModel:
 
         return make_openai_chat(settings.openai_base_url, settings.openai_model, settings.openai_api_key,
                                 **overrides)
+    from assistant.adapters import configured_adapter
     from assistant.llm.llamacpp import LlamaCppChat
     from assistant.models import locate
 
     local = locate(settings.model)
-    return LlamaCppChat(model_path=str(local.path), model_name=local.label,
+    adapter = overrides.pop("adapter", None) or configured_adapter(settings)
+    label = local.label + (f"+{adapter.label}" if adapter else "")
+    return LlamaCppChat(model_path=str(local.path), model_name=label,
                         chat_format=settings.chat_format or None, n_ctx=max(4096, settings.n_ctx),
-                        n_threads=settings.n_threads, **overrides)
+                        n_threads=settings.n_threads, lora_path=str(adapter.path) if adapter else None,
+                        prompt_style=adapter.prompt if adapter else "", **overrides)
 
 
 __all__ = ["make_chat_model"]

@@ -165,13 +165,17 @@ _CACHE_LOCK = threading.Lock()
 
 
 def load_llama(model_path: str | Path, n_ctx: int = MIN_CTX, n_threads: int = 2,
-               chat_format: str | None = None) -> LoadedLlama:
-    """The process-wide `Llama` for these parameters, loaded on first use (thread-safe)."""
+               chat_format: str | None = None, lora_path: str | None = None) -> LoadedLlama:
+    """The process-wide `Llama` for these parameters, loaded on first use (thread-safe).
+
+    `lora_path` is a GGUF LoRA adapter llama.cpp applies on top of the (quantised) base at load time;
+    the caller has verified it (`assistant.adapters`)."""
     path = Path(model_path)
     if not path.is_file():
         raise ModelNotFound(f"model file {path} does not exist: set ABORDO_MODEL to an existing .gguf file "
                             "or run 'abordo model fetch'")
-    key = (str(path.resolve()), max(MIN_CTX, int(n_ctx)), int(n_threads), chat_format or None)
+    key = (str(path.resolve()), max(MIN_CTX, int(n_ctx)), int(n_threads), chat_format or None,
+           str(Path(lora_path).resolve()) if lora_path else None)
     with _CACHE_LOCK:
         loaded = _CACHE.get(key)
         if loaded is None:
@@ -179,7 +183,7 @@ def load_llama(model_path: str | Path, n_ctx: int = MIN_CTX, n_threads: int = 2,
         return loaded
 
 
-def _load(path: str, n_ctx: int, n_threads: int, chat_format: str | None) -> LoadedLlama:
+def _load(path: str, n_ctx: int, n_threads: int, chat_format: str | None, lora_path: str | None) -> LoadedLlama:
     try:
         from llama_cpp import Llama
     except ImportError as exc:
@@ -188,17 +192,22 @@ def _load(path: str, n_ctx: int, n_threads: int, chat_format: str | None) -> Loa
     started = time.perf_counter()
     try:
         llm = Llama(model_path=path, n_ctx=n_ctx, n_threads=n_threads, n_threads_batch=n_threads,
-                    n_batch=N_BATCH, n_ubatch=N_BATCH, verbose=False, chat_format=chat_format)
+                    n_batch=N_BATCH, n_ubatch=N_BATCH, verbose=False, chat_format=chat_format,
+                    **({"lora_path": lora_path} if lora_path else {}))
     except ValueError as exc:
+        if lora_path:
+            raise ModelLoadError(f"llama.cpp could not load {path} with the adapter {lora_path}: {exc}; check that "
+                                 "the adapter was trained for this base model") from None
         raise ModelLoadError(f"llama.cpp could not load {path}: {exc}; check that it is a GGUF file "
                              "(and that chat_format is a llama.cpp chat format name)") from None
     return LoadedLlama(llm, time.perf_counter() - started)
 
 
 def unload_llama(model_path: str | Path, n_ctx: int = MIN_CTX, n_threads: int = 2,
-                 chat_format: str | None = None) -> None:
+                 chat_format: str | None = None, lora_path: str | None = None) -> None:
     """Drop one loaded model from the process cache (memory is freed when nothing else refers to it)."""
-    key = (str(Path(model_path).resolve()), max(MIN_CTX, int(n_ctx)), int(n_threads), chat_format or None)
+    key = (str(Path(model_path).resolve()), max(MIN_CTX, int(n_ctx)), int(n_threads), chat_format or None,
+           str(Path(lora_path).resolve()) if lora_path else None)
     with _CACHE_LOCK:
         _CACHE.pop(key, None)
 
@@ -255,6 +264,8 @@ class LlamaCppChat(BaseChatModel):
     max_tokens: int | None = 256
     stop: list[str] | None = None
     seed: int = 0
+    lora_path: str | None = None      # a verified GGUF LoRA adapter (assistant.adapters)
+    prompt_style: str = ""            # the prompt the adapter was trained with ('' = the base prompt)
     extra_params: dict[str, Any] = Field(default_factory=dict)
 
     @property
@@ -264,16 +275,17 @@ class LlamaCppChat(BaseChatModel):
     @property
     def _identifying_params(self) -> dict[str, Any]:
         return {"model_path": self.model_path, "chat_format": self.chat_format, "n_ctx": self.n_ctx,
-                "n_threads": self.n_threads, "temperature": self.temperature, "max_tokens": self.max_tokens}
+                "n_threads": self.n_threads, "temperature": self.temperature, "max_tokens": self.max_tokens,
+                "lora_path": self.lora_path}
 
     # ------------------------------------------------------------ plumbing
 
     def loaded(self) -> LoadedLlama:
-        return load_llama(self.model_path, self.n_ctx, self.n_threads, self.chat_format or None)
+        return load_llama(self.model_path, self.n_ctx, self.n_threads, self.chat_format or None, self.lora_path)
 
     def unload(self) -> None:
         """Free this model's process-wide Llama (the next call loads it again)."""
-        unload_llama(self.model_path, self.n_ctx, self.n_threads, self.chat_format or None)
+        unload_llama(self.model_path, self.n_ctx, self.n_threads, self.chat_format or None, self.lora_path)
 
     def _params(self, stop: list[str] | None, kwargs: dict[str, Any]) -> dict[str, Any]:
         params: dict[str, Any] = {"temperature": self.temperature, "max_tokens": self.max_tokens,
