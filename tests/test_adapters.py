@@ -7,7 +7,13 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from assistant.adapters import AdapterRefused, configured_adapter, manifest_path, resolve_adapter, shipped_adapter
+from assistant.adapters import (
+    AdapterRefused,
+    configured_adapter,
+    manifest_path,
+    resolve_adapter,
+    shipped_adapter,
+)
 from assistant.cli import main
 from assistant.models import KNOWN_MODELS
 

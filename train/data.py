@@ -259,7 +259,7 @@ def generate(catalog: Catalog, url: str, *, n: int, seed: int = 20261203, verify
                 if any(h.kind == "passenger" and "ambiguous" in h.line for h in linked.hints):
                     report.dropped["name_ambiguous"] += 1
                     continue
-                reason, rows = verifier.check(draft, lambda d: pair_sql.get(d, pair_sql[dialects[0]]))
+                reason, rows = verifier.check(draft, lambda d, sqls=pair_sql: sqls.get(d, sqls[dialects[0]]))
                 if reason is None:
                     reason = _plausible(rows, rng)
                 if reason:

@@ -164,7 +164,7 @@ def _singular(word: str, lang: str) -> str:
         return word[:-4] + "ón"
     if word.endswith("es") and lang == "es" and word[-3] not in "aeiou":
         return word[:-2]
-    return word[:-1] if word.endswith("s") else word
+    return word.removesuffix("s")
 
 
 def _description_words(catalog: Catalog) -> dict[str, set[str]]:

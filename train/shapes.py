@@ -20,8 +20,10 @@ from train.noise import opener
 from train.query import Query
 
 DATE_SLOT = "{DATE}"
-MONTHS_ES = ("enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre diciembre").split()
-MONTHS_EN = ("January February March April May June July August September October November December").split()
+MONTHS_ES = ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre",
+             "noviembre", "diciembre")
+MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+             "November", "December")
 
 
 @dataclass
@@ -236,7 +238,6 @@ def _group_phrase(ctx: Ctx, label: str) -> str:
 def _group_target(ctx: Ctx, table: str, q: Query) -> tuple[str, str] | None:
     """A column to group by: a category of the table or its ancestors, or a place reference (maybe read
     through the place table's own columns, 'by destination country')."""
-    options: list[tuple[str, str]] = [(q_col_fn, label) for q_col_fn, label in []]
     cats = reachable_categories(ctx.facts, table)
     places = place_columns(ctx.facts, table)
     if places and ctx.chance(0.35):
@@ -249,7 +250,7 @@ def _group_target(ctx: Ctx, table: str, q: Query) -> tuple[str, str] | None:
                 attr = ctx.pick(attrs)
                 alias = f"{ptable[0]}{len(q.joins) + 1}"
                 q.joins.append(f"JOIN {ptable} {alias} ON {alias}.{pkey} = {q.col(col.table, col.name)}")
-                place = col.label(ctx.lang, ctx.rng)
+                col.label(ctx.lang, ctx.rng)   # one draw, kept so train/demo-data regenerates byte for byte
                 word = attr.label(ctx.lang, ctx.rng).split(",")[0]
                 if ctx.lang == "es":
                     label = f"{word} de {'origen' if place_direction(col) == 'from' else 'destino'}"
