@@ -53,13 +53,15 @@ def main() -> None:
     ap.add_argument("--base", default="qwen2.5-coder-0.5b")
     ap.add_argument("--steps", type=int, default=4)
     ap.add_argument("--data", default=str(ROOT / "train" / "demo-data"))
+    ap.add_argument("--configs", default="glibc:bf16,jemalloc:bf16,jemalloc:fp32",
+                    help="allocator:precision pairs, comma-separated")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--bf16", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         _child(args.base, args.steps, args.data, args.bf16)
         return
-    configs = [("glibc", "bf16"), ("jemalloc", "bf16"), ("jemalloc", "fp32")]
+    configs = [tuple(c.split(":")) for c in args.configs.split(",")]
     print("| allocator | precision | first step | later steps (mean) | tokens/s (later) |\n|---|---|---|---|---|")
     rows = []
     for alloc, precision in configs:
@@ -80,7 +82,7 @@ def main() -> None:
                "later_s": round(mean, 2), "tokens": result["tokens"], "tokens_per_s": round(result["tokens"] / mean, 1)}
         rows.append(row)
         print(f"| {alloc} | {precision} | {row['first_s']} s | {row['later_s']} s | {row['tokens_per_s']} |", flush=True)
-    out = ROOT / "benchmarks" / "results" / "train-speed.json"
+    out = ROOT / "benchmarks" / "results" / f"train-speed-{args.base}.json"
     out.write_text(json.dumps({"base": args.base, "steps": args.steps, "rows": rows,
                                "machine": {"cpu": platform.processor(), "cores": os.cpu_count()}}, indent=2) + "\n")
     print(out)
