@@ -12,7 +12,6 @@ and the configured base model, or a path to any adapter file.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import sys
 from dataclasses import dataclass
@@ -45,6 +44,8 @@ class Adapter:
 
 
 def manifest_path(adapter: Path) -> Path:
+    """`abordo-demo.gguf` -> `abordo-demo.gguf.manifest.json` (`train.export` writes it there)."""
+    adapter = Path(adapter)
     return adapter.with_name(adapter.name + MANIFEST_SUFFIX)
 
 
@@ -53,16 +54,14 @@ def shipped_adapter(model_name: str) -> Path:
     return SHIPPED_DIR / f"abordo-demo-{model_name}.gguf"
 
 
-def sha256_of(path: Path) -> str:
+def _sha256(path: Path) -> str:
     """The file's SHA-256, remembered per (path, size, mtime) so a process hashes an adapter once."""
+    from assistant.models import sha256_of
+
     st = path.stat()
     key = (str(path.resolve()), st.st_size, st.st_mtime)
     if key not in _VERIFIED:
-        digest = hashlib.sha256()
-        with path.open("rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
-        _VERIFIED[key] = digest.hexdigest()
+        _VERIFIED[key] = sha256_of(path)
     return _VERIFIED[key]
 
 
@@ -93,7 +92,7 @@ def resolve_adapter(setting: str, model_name: str, model_sha256: str | None, *, 
     except (OSError, ValueError) as exc:
         raise AdapterRefused(f"adapter manifest {mpath} cannot be read ({exc})") from None
     want = manifest.get("adapter_sha256")
-    have = sha256_of(path)
+    have = _sha256(path)
     if not want or have != want:
         raise AdapterRefused(f"adapter {path} does not match its manifest (sha256 {have[:12]}… against "
                              f"{str(want)[:12]}…): the file was changed or replaced; refusing to load it")

@@ -92,7 +92,7 @@ class Verifier:
         for _d, e in self.engines:
             e.dispose()
 
-    def check(self, draft: Draft, sql_of: Callable[[str], str]) -> tuple[str | None, list[tuple] | None]:
+    def check(self, sql_of: Callable[[str], str]) -> tuple[str | None, list[tuple] | None]:
         """(None, rows) when every database agrees and the guard accepts; else (reason, None)."""
         from sql_tools.errors import SqlToolError
         from sql_tools.guard import check_sql
@@ -180,8 +180,7 @@ class Sampler:
             rows = conn.execute(sa.text(f'SELECT "{st.primary_key[0]}", "{names[0]}", "{names[1]}" FROM "{subject}" '
                                         f'ORDER BY "{st.primary_key[0]}" LIMIT 50000')).fetchall()
         forms = Counter(search_form(f"{a} {b}") for _i, a, b in rows)
-        firsts = Counter(search_form(a) for _i, a, _b in rows)
-        return [(int(i), f"{a} {b}") for i, a, b in rows if forms[search_form(f"{a} {b}")] == 1 and firsts[search_form(a)] > 0]
+        return [(int(i), f"{a} {b}") for i, a, b in rows if forms[search_form(f"{a} {b}")] == 1]
 
     def close(self):
         self.engine.dispose()
@@ -259,7 +258,7 @@ def generate(catalog: Catalog, url: str, *, n: int, seed: int = 20261203, verify
                 if any(h.kind == "passenger" and "ambiguous" in h.line for h in linked.hints):
                     report.dropped["name_ambiguous"] += 1
                     continue
-                reason, rows = verifier.check(draft, lambda d, sqls=pair_sql: sqls.get(d, sqls[dialects[0]]))
+                reason, rows = verifier.check(lambda d, sqls=pair_sql: sqls.get(d, sqls[dialects[0]]))
                 if reason is None:
                     reason = _plausible(rows, rng)
                 if reason:
@@ -295,13 +294,12 @@ def _add_feedback_pair(report: Report, catalog, verifier: Verifier, fetch, value
     from assistant.lang import detect_language
     from db.settings import DEFAULT_TODAY
 
-    draft = Draft("feedback", detect_language(question), question, sql)
-    reason, _rows = verifier.check(draft, lambda _d: sql)
+    reason, _rows = verifier.check(lambda _d: sql)
     if reason:
         report.dropped[f"feedback_{reason}"] += 1
         return
     linked = link(question, catalog=catalog, today=DEFAULT_TODAY, fetch=fetch, values=values)
-    report.pairs.append(_pair(len(report.pairs), "feedback", draft.lang, rng.choice(list(dialects)), question, sql,
+    report.pairs.append(_pair(len(report.pairs), "feedback", detect_language(question), rng.choice(list(dialects)), question, sql,
                               linked.prompt_lines(), catalog, source="feedback"))
 
 

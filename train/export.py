@@ -21,7 +21,6 @@ package (part of the `train` extra) is imported lazily.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import platform
@@ -32,10 +31,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from assistant.adapters import manifest_path  # where the serving side looks for the manifest
+from assistant.models import sha256_of
 from train.errors import AdapterExportError, TrainingDependencyMissing
 
 MANIFEST_FORMAT = "abordo-lora-adapter/1"
-MANIFEST_SUFFIX = ".manifest.json"
 INSTALL_HINT = "install the training extra: pip install torch==2.13.0 && pip install -e '.[train]'"
 
 # HF module (under model.layers.{i}) -> llama.cpp tensor name (under blk.{i}), for Qwen2/Llama-style blocks.
@@ -185,17 +185,8 @@ def _tensor_order(base: str) -> tuple[int, int]:
 # ---------------------------------------------------------------- manifest
 
 def adapter_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def manifest_path(adapter: Path) -> Path:
-    """`abordo-demo.gguf` -> `abordo-demo.gguf.manifest.json`."""
-    adapter = Path(adapter)
-    return adapter.with_name(adapter.name + MANIFEST_SUFFIX)
+    """The hash the serving side checks (`assistant.adapters`), computed the same way as for models."""
+    return sha256_of(Path(path))
 
 
 def machine_description() -> dict[str, Any]:

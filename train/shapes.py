@@ -779,7 +779,7 @@ def country(ctx: Ctx) -> Draft | None:
         text = ((f"cuántos {noun} {'a' if to else 'desde'} {word}{tail}") if ctx.lang == "es"
                 else f"how many {noun} {'to' if to else 'from'} {word}{tail}")
         return Draft("country", ctx.lang, q_mark(ctx, opener(ctx.lang, ctx.rng) + text),
-                     q.sql().replace(f" {q.aliases[ref.table]}.", " " + q.aliases[ref.table] + "."), date_column=dcol)
+                     q.sql(), date_column=dcol)
     t = facts.tables[col.table]
     q = Query(facts, t.name)
     q.where.append(f"{q.col(t.name, col.name)} = '{code}'")
