@@ -72,6 +72,43 @@ def ranking(lang: str, columns: Sequence[str], rows: Sequence[Sequence], row_cou
     return head + "."
 
 
+def key_figures(lang: str, labels: Sequence[str], rows: Sequence[Sequence], row_count: int, truncated: bool,
+                additive: Sequence[bool], aggregated: Sequence[bool]) -> str | None:
+    """The exact figures of a grouped result: how many groups, the largest three by the first measure,
+    and the total when the measure is a count or a sum. None when the result is not grouped.
+
+    '3 grupos por Destino. Mayor Número de maletas: CUN (2), seguido de MEX (1) y GDL (1). Total: 4.'
+    A cut result gets no total and no ranking: the largest group may be among the rows not shown."""
+    if truncated or row_count < 2 or len(aggregated) != len(labels) or not rows:
+        return None
+    measures = [i for i, agg in enumerate(aggregated) if agg and all(v is None or _is_number(v) for v in
+                                                                      (r[i] for r in rows))]
+    keys = [i for i, agg in enumerate(aggregated) if not agg]
+    if not measures or not keys:
+        return None
+    m = measures[0]
+    es = lang == "es"
+
+    def key(r) -> str:
+        return " · ".join(format_value(r[k]) for k in keys)
+
+    ordered = sorted((r for r in rows if r[m] is not None), key=lambda r: float(r[m]), reverse=True)
+    if not ordered:
+        return None
+    top = [f"{key(r)} ({format_value(r[m])})" for r in ordered[:3]]
+    by = ", ".join(labels[k] for k in keys)
+    text = (f"{row_count:,} grupos por {by}. Mayor {labels[m].lower()}: {top[0]}" if es
+            else f"{row_count:,} groups by {by}. Largest {labels[m].lower()}: {top[0]}")
+    if len(top) > 1:
+        rest = (" y " if es else " and ").join(top[1:])
+        text += (f", seguido de {rest}" if es else f", followed by {rest}")
+    text += "."
+    if additive[m] and len(ordered) == len(rows):
+        total = sum(float(r[m]) for r in rows)
+        text += f" Total: {format_value(total)}."
+    return text
+
+
 def _is_number(v) -> bool:
     return isinstance(v, (int, float, Decimal)) and not isinstance(v, bool)
 

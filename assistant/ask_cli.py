@@ -35,8 +35,16 @@ def _print_answer(ans, as_json: bool, extra: dict | None = None) -> None:
         click.echo(json.dumps({**(extra or {}), **ans.to_dict()}, ensure_ascii=False, default=str))
         return
     click.echo(ans.text)
-    if ans.row_count and len(ans.rows.columns) and not (ans.row_count == 1 and len(ans.rows.columns) == 1):
-        click.echo(ans.rows.head(50).to_string(index=False))
+    if ans.restatement:
+        lead = "Qué se calculó" if ans.lang == "es" else "What was computed"
+        click.secho(f"{lead}: {ans.restatement}", fg="cyan")
+    if ans.card:
+        click.echo(ans.card_text)
+    elif ans.row_count and len(ans.rows.columns) and not (ans.row_count == 1 and len(ans.rows.columns) == 1):
+        table = ans.rows.head(50)
+        if len(ans.column_labels) == table.shape[1]:
+            table = table.set_axis(ans.column_labels, axis=1)
+        click.echo(table.to_string(index=False))
         if ans.row_count > 50 or ans.truncated:
             click.echo(f"({ans.row_count} rows{', truncated' if ans.truncated else ''})")
     if ans.sql:

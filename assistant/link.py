@@ -39,6 +39,7 @@ class Hint:
     line: str          # one English line for the prompt
     found: bool = True  # verified against the database (False: looks like one but no row matches)
     pos: int = field(default=-1, compare=False)
+    matches: int = field(default=0, compare=False)   # passengers a name matched (`value` holds the first 5)
 
 
 @dataclass(frozen=True)
@@ -156,6 +157,24 @@ def _airports(fetch: Fetch, cols: _Cols) -> _Airports:
         return _Airports(codes, served, {k: tuple(sorted(v)) for k, v in cities.items() if len(k) >= 4})
 
     return _cached(fetch, f"airports:{table}", load)
+
+
+def airport_cities(catalog, fetch: Fetch | None) -> dict[str, str]:
+    """Airport code -> city as stored ('MEX' -> 'Mexico City'), read once per `fetch`; {} when the
+    catalog has no airports table. For saying which airport a code is, never for matching."""
+    cols = _columns(catalog)
+    if not cols.airport or fetch is None:
+        return {}
+    table, code, city, _name = cols.airport
+    return _cached(fetch, f"airport-cities:{table}", lambda: {
+        str(r[0]).strip().upper(): str(r[1]) for r in fetch(f"SELECT {code}, {city} FROM {table}", {}) if r[1]})
+
+
+def airport_columns(catalog) -> tuple[str, ...]:
+    """'table.column' of the columns holding airport codes, and the airports table's own code."""
+    cols = _columns(catalog)
+    own = (f"{cols.airport[0]}.{cols.airport[1]}",) if cols.airport else ()
+    return own + cols.airport_refs
 
 
 def _carriers(fetch: Fetch, cols: _Cols) -> frozenset[str]:
@@ -490,6 +509,16 @@ def _catalog_words(catalog) -> frozenset[str]:
     return frozenset(words)
 
 
+def _capitalised_tail(run: list) -> list:
+    """The run's last words from its first capitalised one on, when they are 2+ capitalised words."""
+    for i, t in enumerate(run):
+        if t.text[:1].isupper() and i:
+            tail = run[i:]
+            words = [x for x in tail if x.folded not in PARTICLES]
+            return tail if len(words) >= 2 and all(x.text[:1].isupper() for x in words) else []
+    return []
+
+
 def _name_runs(q: str, claims: _Claims, extra: frozenset[str] = frozenset()) -> list[tuple[int, int, list, bool]]:
     """Candidate name spans: runs of 2-5 name-like words (not stopwords or domain words, not already
     linked), particles allowed inside ('María de la Cruz'). Returns (start, end, tokens, cued)."""
@@ -505,6 +534,11 @@ def _name_runs(q: str, claims: _Claims, extra: frozenset[str] = frozenset()) -> 
         if 2 <= len(content) <= 5:
             cued = prev_word in NAME_CUES or all(t.text[:1].isupper() for t in content)
             runs.append((cur[0].start, cur[-1].end, list(cur), cued))
+            # 'correo de Andrés Muñoz': an ordinary word the vocabulary lacks ran into a capitalised
+            # name; the capitalised tail is a candidate of its own, looked up first.
+            tail = _capitalised_tail(cur)
+            if not cued and tail:
+                runs.append((tail[0].start, tail[-1].end, tail, True))
         cur.clear()
 
     for i, t in enumerate(toks):
@@ -591,7 +625,7 @@ def _passenger_hint(text: str, rows: list[tuple], cols: _Cols, pos: int, fuzzy: 
         same = f" ({exact[0]} is spelled exactly as typed)" if len(exact) == 1 else ""
         line = (f"'{text}' is ambiguous: {len(rows)}{more} passengers ({people}){same}; "
                 f"use {use} IN ({', '.join(str(i) for i in ids)}) or ask which one")
-    return Hint("passenger", text, ids, line, True, pos)
+    return Hint("passenger", text, ids, line, True, pos, matches=len(rows))
 
 
 def _link_names(q: str, claims: _Claims, cols: _Cols, catalog, fetch: Fetch | None) -> list[Hint]:
@@ -606,6 +640,8 @@ def _link_names(q: str, claims: _Claims, cols: _Cols, catalog, fetch: Fetch | No
     for s, e, toks, cued in runs:
         if budget <= 0:
             break
+        if not claims.free(s, e):      # a capitalised tail already linked inside this run
+            continue
         words = search_form(q[s:e]).split()
         # The whole run first, then without its last word (a trailing ordinary word), then without the first.
         tries = [words]

@@ -27,14 +27,18 @@ from assistant.intent import Refusal, classify
 from assistant.joinfix import JoinGraph, fix_joins
 from assistant.joinkeys import JoinUnclear, complete_joins
 from assistant.lang import detect_language
-from assistant.link import link, table_words
+from assistant.link import airport_cities, airport_columns, link, table_words
 from assistant.memory import Memory
+from assistant.namesakes import find_namesakes
+from assistant.namesakes import sentence as namesake_sentence
+from assistant.restate import Restatement, Words, column_labels, restate
 from assistant.reshape import (
     column_words,
     count_threshold,
     distinct_entity_list,
     fanned_out_totals,
     grouping_columns_first,
+    grouping_columns_shown,
     people_grouped_by_key,
     regroup_through_reference,
     requested_count,
@@ -84,6 +88,15 @@ class Answer:
     cache_hit: bool | None = None
     model: str = ""
     hints: list[str] = field(default_factory=list)
+    restatement: str = ""         # what the query that ran computed, in the asker's words (assistant.restate)
+    restatement_complete: bool = True   # False: a part could not be restated and the text says so
+    column_labels: list[str] = field(default_factory=list)   # human headers, one per column of `rows`
+    labels_by_lang: dict[str, list[str]] = field(default_factory=dict)   # the same in each UI language
+    namesakes: list[dict] = field(default_factory=list)      # several passengers answer to a name asked for
+    card: dict | None = None      # a record look-up answered as a card (assistant.cards)
+    card_text: str = ""           # the same card as plain text, for the terminal
+    additive: tuple[bool, ...] = ()   # per column: a COUNT or SUM (its rows add up to a total)
+    aggregated: tuple[bool, ...] = ()  # per column: a measure, not a group key
     timings: dict[str, float] = field(default_factory=lambda: dict.fromkeys(
         ("link", "generate", "execute", "summarise", "total"), 0.0))
 
@@ -91,14 +104,16 @@ class Answer:
         rows = self.rows if max_rows is None else self.rows.head(max_rows)
         return {
             "question": self.question, "lang": self.lang, "answer": self.text, "sql": self.sql,
-            "sql_generated": self.sql_generated, "columns": list(map(str, self.rows.columns)),
+            "sql_generated": self.sql_generated, "restatement": self.restatement,
+            "restatement_complete": self.restatement_complete,
+            "columns": list(map(str, self.rows.columns)), "column_labels": list(self.column_labels),
             "rows": [[_jsonable(v) for v in r] for r in rows.itertuples(index=False, name=None)],
             "row_count": self.row_count, "truncated": self.truncated, "refused": self.refused,
             "error": self.error, "timings": {k: round(v, 3) for k, v in self.timings.items()},
             "llm_calls": self.llm_calls, "prompt_tokens": self.prompt_tokens,
             "new_prompt_tokens": self.new_prompt_tokens, "completion_tokens": self.completion_tokens,
             "cache_hit": self.cache_hit, "fast_path": self.fast_path, "join_fixed": self.join_fixed,
-            "model": self.model,
+            "model": self.model, "namesakes": self.namesakes, "card": self.card,
         }
 
 
@@ -189,7 +204,7 @@ class Assistant:
         that restore what the question asked (a grouping, a grouping through a reference, a count's
         bound, the top group, a count left out, a person grouped by key and not by name, a total no
         unused join multiplies, no column the WHERE fixes that the question did not ask for), then
-        those that change no value the query reads (grouping columns first, a misplaced reference
+        those that change no value the query reads (the grouping columns shown, and first, a misplaced reference
         value re-pointed, a value read from the one table of the query whose column holds it, an
         entity list read through joins made DISTINCT, a difference of SQLite timestamps in seconds, day
         comparisons as ranges on the column)."""
@@ -202,6 +217,7 @@ class Assistant:
         sql = people_grouped_by_key(sql, self.dialect, self.name_columns, self.row_keys) or sql
         sql = fanned_out_totals(sql, self.dialect, self.join_graph) or sql
         sql = unasked_constant_columns(sql, self.dialect, question, self.grouping_words) or sql
+        sql = grouping_columns_shown(sql, self.dialect) or sql
         sql = grouping_columns_first(sql, self.dialect) or sql
         sql = repoint_values(sql, self.dialect, self.join_graph, self.text_columns, self.fetch) or sql
         sql = move_values_to_their_table(sql, self.dialect, self.stored_values, self.fetch) or sql
@@ -265,6 +281,21 @@ class Assistant:
     def stored_values(self) -> dict[tuple[str, str], list[str]]:
         """The values of small categorical columns: in the prompt's schema, and matched by the linker."""
         return self._example_values(self._introspect()[0])
+
+    @functools.cached_property
+    def words(self) -> Words:
+        """The catalog's words for restatements and column labels, with the airports' cities."""
+        try:
+            cities = airport_cities(self.catalog, self.fetch)
+        except SqlToolError:
+            cities = {}
+        return Words(self.catalog, self.join_graph, cities, airport_columns(self.catalog))
+
+    def restate(self, guard_result, lang: str) -> Restatement:
+        """What the checked query computes, in `lang` (the LIMIT the guard added is not the asker's)."""
+        injected = guard_result.limit + 1 if guard_result.limit == self.catalog.role(guard_result.role).max_rows else None
+        return restate(guard_result.sql_out, guard_result.dialect, self.words, lang, injected_limit=injected,
+                       hidden=guard_result.subject_key_index)
 
     @functools.cached_property
     def join_graph(self) -> JoinGraph:
@@ -333,12 +364,30 @@ class Assistant:
                 stage("summarise")
                 t = time.perf_counter()
                 self._answer_text(ans, on_token)
+                self._tell_namesakes(ans, linked.hints, question)
                 ans.timings["summarise"] = time.perf_counter() - t
                 if memory is not None:
                     memory.add(question, ans.sql_generated or ans.sql, ans.row_count)
             return ans
         finally:
             ans.timings["total"] = time.perf_counter() - started
+
+    def _tell_namesakes(self, ans: Answer, hints, question: str) -> None:
+        """A name asked for that matches several passengers: how many, and what tells them apart
+        (within the role's masking), after the answer. The look-ups are audited like any query."""
+        def run(sql: str) -> pd.DataFrame:
+            return run_guarded(sql, settings=self.settings, catalog=self.catalog, role=self.role, user=self.user,
+                               question=question).df
+
+        for hint in hints:
+            try:
+                people = find_namesakes(hint, catalog=self.catalog, role=self.role, graph=self.join_graph, run=run)
+            except SqlToolError:
+                continue   # the answer stands; the notice is what is lost
+            if people:
+                ans.namesakes = people
+                ans.text = f"{ans.text} {namesake_sentence(ans.lang, hint.text, people, hint.matches)}".strip()
+                return
 
     def _refuse(self, ans: Answer, refusal: Refusal) -> Answer:
         ans.refused = True
@@ -465,13 +514,29 @@ class Assistant:
     def _execute(self, ans: Answer, sql: str, question: str, stage) -> SqlToolError | None:
         stage("execute")
         t = time.perf_counter()
+        said: dict[str, Restatement] = {}
+
+        def describe(gr) -> str:
+            said["it"] = self.restate(gr, ans.lang)
+            return said["it"].text()
+
         try:
             result = run_guarded(sql, settings=self.settings, catalog=self.catalog, role=self.role,
-                                 user=self.user, question=question, llm_info=self._llm_info(ans))
+                                 user=self.user, question=question, llm_info=self._llm_info(ans), describe=describe)
         except SqlToolError as exc:
             return exc
         finally:
             ans.timings["execute"] += time.perf_counter() - t
+        restated = said.get("it") or self.restate(result.guard, ans.lang)
+        ans.restatement = restated.text()
+        ans.restatement_complete = restated.complete
+        names = list(map(str, result.df.columns))
+        ans.column_labels = column_labels(restated, names)
+        other = "en" if ans.lang == "es" else "es"
+        ans.labels_by_lang = {ans.lang: ans.column_labels,
+                              other: column_labels(self.restate(result.guard, other), names)}
+        ans.additive = restated.additive
+        ans.aggregated = restated.aggregated
         ans.sql = result.guard.sql_out
         ans.rows = result.df
         ans.free_text_columns = tuple(c.name for c in result.guard.columns
@@ -492,19 +557,25 @@ class Assistant:
         """The answer sentence. Agents' notes (free text) stay in the table: a note may hold markup or
         words addressed to a model ("ignore previous instructions", an image link), and neither the
         sentence nor a summary retells it."""
-        columns = [str(c) for c in ans.rows.columns]
+        names = [str(c) for c in ans.rows.columns]
+        labels = ans.column_labels if len(ans.column_labels) == len(names) else names
+        additive = ans.additive if len(ans.additive) == len(names) else (False,) * len(names)
+        aggregated = ans.aggregated if len(ans.aggregated) == len(names) else (False,) * len(names)
         rows = list(ans.rows.itertuples(index=False, name=None))
-        if ans.free_text_columns:
-            keep = [i for i, c in enumerate(columns) if c not in ans.free_text_columns]
-            if not keep:
-                ans.text = answers.table_sentence(ans.lang, ans.row_count, ans.truncated, len(rows))
-                return
-            columns, rows = [columns[i] for i in keep], [tuple(r[i] for i in keep) for r in rows]
-        text = answers.deterministic(ans.lang, columns, rows, ans.row_count, ans.truncated)
+        keep = [i for i, c in enumerate(names) if c not in ans.free_text_columns]
+        if not keep:
+            ans.text = answers.table_sentence(ans.lang, ans.row_count, ans.truncated, len(rows))
+            return
+        columns = [names[i] for i in keep]
+        labels, additive, aggregated = ([labels[i] for i in keep], [additive[i] for i in keep],
+                                        [aggregated[i] for i in keep])
+        rows = [tuple(r[i] for i in keep) for r in rows]
+        text = answers.deterministic(ans.lang, labels, rows, ans.row_count, ans.truncated)
         if text is not None:
             ans.text = text
             return
-        fallback = (answers.ranking(ans.lang, columns, rows, ans.row_count, ans.truncated)
+        fallback = (answers.key_figures(ans.lang, labels, rows, ans.row_count, ans.truncated, additive, aggregated)
+                    or answers.ranking(ans.lang, labels, rows, ans.row_count, ans.truncated)
                     or answers.table_sentence(ans.lang, ans.row_count, ans.truncated, len(rows)))
         if ans.fast_path or self.settings.summaries != "model" or ans.row_count > 30:
             ans.text = fallback

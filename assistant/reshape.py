@@ -59,6 +59,44 @@ def grouping_columns_first(sql: str, dialect: str) -> str | None:
     return tree.sql(dialect=dialect)
 
 
+def grouping_columns_shown(sql: str, dialect: str) -> str | None:
+    """A grouped query whose GROUP BY columns are not all in its SELECT, with the missing ones added in
+    front; None when every one is shown (or the query is not a plain grouped SELECT).
+
+    `SELECT COUNT(*) FROM baggage ... GROUP BY f.destination` returns three bare counts that nobody can
+    read: which airport is which? Adding the grouping column changes no group and no value, only what
+    the table shows. Not for DISTINCT (another column would change which rows are distinct), a star,
+    or positional GROUP BY / ORDER BY (their numbers would point at other columns)."""
+    try:
+        tree = sqlglot.parse_one(sql, read=dialect)
+    except sqlglot.errors.SqlglotError:
+        return None
+    if not isinstance(tree, exp.Select) or not tree.args.get("group") or tree.args.get("distinct"):
+        return None
+    group = tree.args["group"].expressions
+    outputs = tree.expressions
+    order = tree.args.get("order")
+    if any(isinstance(e, exp.Star) or isinstance(e, exp.Column) and isinstance(e.this, exp.Star) for e in outputs) \
+            or any(isinstance(g, exp.Literal) for g in group) \
+            or (order is not None and any(isinstance(o.this, exp.Literal) for o in order.expressions)):
+        return None
+    aliases = {e.alias.lower() for e in outputs if e.alias}
+    shown = {(e.this if isinstance(e, exp.Alias) else e).sql(dialect=dialect).lower() for e in outputs}
+
+    def is_shown(g: exp.Expression) -> bool:
+        if g.sql(dialect=dialect).lower() in shown:
+            return True
+        if isinstance(g, exp.Column) and not g.table and g.name.lower() in aliases:
+            return True
+        return any(_same_column(g, e.this if isinstance(e, exp.Alias) else e) for e in outputs)
+
+    missing = [g.copy() for g in group if not is_shown(g)]
+    if not missing:
+        return None
+    tree.set("expressions", missing + list(outputs))
+    return tree.sql(dialect=dialect)
+
+
 def _same_column(a: exp.Expression, b: exp.Expression) -> bool:
     """`f1.origin` and `origin` are one column in a query where it resolves (the join repair qualifies
     the columns it moves to a bridged table and leaves the others as the model wrote them)."""

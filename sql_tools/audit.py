@@ -39,7 +39,13 @@ audit_log = sa.Table(
     sa.Column("model", sa.Text),
     sa.Column("prompt_tokens", sa.Integer),
     sa.Column("completion_tokens", sa.Integer),
+    # What the query computed, in the asker's words (assistant.restate): what the user was shown as
+    # the meaning of the answer, kept beside the SQL that produced it.
+    sa.Column("restatement", sa.Text),
 )
+# Columns added after the first release: an older store gets them on open (ALTER TABLE ADD COLUMN is
+# not an UPDATE or DELETE, so the append-only triggers allow it, and no record changes).
+_ADDED_COLUMNS = {"restatement": "TEXT"}
 # One row per (record, passenger): indexed 'who saw X' and per-hour counts without JSON scans.
 audit_subjects = sa.Table(
     "audit_subjects", metadata,
@@ -91,6 +97,7 @@ class AuditRecord:
     model: str | None = None
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
+    restatement: str | None = None
     ts: _dt.datetime | None = None
     id: int | None = None
 
@@ -120,7 +127,11 @@ class AuditLog:
                     dbapi_conn.execute("PRAGMA journal_mode=WAL")
                     dbapi_conn.execute("PRAGMA synchronous=FULL")
             metadata.create_all(self.engine)
+            present = {c["name"] for c in sa.inspect(self.engine).get_columns("audit_log")}
             with self.engine.begin() as conn:
+                for name, typ in _ADDED_COLUMNS.items():
+                    if name not in present:
+                        conn.exec_driver_sql(f"ALTER TABLE audit_log ADD COLUMN {name} {typ}")
                 for stmt in (_PG_TRIGGERS if self.engine.dialect.name == "postgresql" else _SQLITE_TRIGGERS):
                     conn.exec_driver_sql(stmt)
         except sa.exc.SQLAlchemyError as exc:
@@ -137,7 +148,8 @@ class AuditLog:
                     ts=rec.ts, user_name=rec.user, role=rec.role, question=rec.question, sql_in=rec.sql_in,
                     sql_out=rec.sql_out, verdict=rec.verdict, code=rec.code, reason=rec.reason,
                     row_count=rec.row_count, passenger_ids=json.dumps(ids), elapsed_ms=rec.elapsed_ms,
-                    model=rec.model, prompt_tokens=rec.prompt_tokens, completion_tokens=rec.completion_tokens))
+                    model=rec.model, prompt_tokens=rec.prompt_tokens, completion_tokens=rec.completion_tokens,
+                    restatement=rec.restatement))
                 rec.id = res.inserted_primary_key[0]
                 if ids:
                     conn.execute(audit_subjects.insert(), [
@@ -159,7 +171,7 @@ class AuditLog:
                             reason=r["reason"], row_count=r["row_count"],
                             passenger_ids=json.loads(r["passenger_ids"] or "[]"), elapsed_ms=r["elapsed_ms"],
                             model=r["model"], prompt_tokens=r["prompt_tokens"],
-                            completion_tokens=r["completion_tokens"]) for r in rows]
+                            completion_tokens=r["completion_tokens"], restatement=r["restatement"]) for r in rows]
 
     def tail(self, n: int = 20) -> list[AuditRecord]:
         """The last `n` records, oldest first."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -54,8 +55,13 @@ def _llm(llm_info: dict | None) -> dict:
 
 
 def run_guarded(sql: str, *, settings, catalog, role: str, user: str, question: str | None = None,
-                llm_info: dict | None = None, max_bytes: int = DEFAULT_MAX_BYTES) -> GuardedResult:
-    """Check, run, limit, mask and audit one model-written SQL string. Raises a SqlToolError subclass."""
+                llm_info: dict | None = None, max_bytes: int = DEFAULT_MAX_BYTES,
+                describe: Callable[[object], str | None] | None = None) -> GuardedResult:
+    """Check, run, limit, mask and audit one model-written SQL string. Raises a SqlToolError subclass.
+
+    `describe(guard_result)` gives the words the user will be shown for what the checked query computes
+    (the assistant's restatement); they are audited with it. It is the caller's, so this package keeps
+    importing nothing from the assistant."""
     from db.engines import dialect_of
     from sql_tools.guard import GuardRejection, check_sql
 
@@ -69,17 +75,19 @@ def run_guarded(sql: str, *, settings, catalog, role: str, user: str, question: 
                                  elapsed_ms=(time.perf_counter() - started) * 1000, **base))
         raise
     return run_checked(gr, settings=settings, catalog=catalog, user=user, question=question,
-                       llm_info=llm_info, max_bytes=max_bytes, _started=started)
+                       llm_info=llm_info, max_bytes=max_bytes, _started=started, describe=describe)
 
 
 def run_checked(gr, *, settings, catalog, user: str, question: str | None = None, llm_info: dict | None = None,
-                max_bytes: int = DEFAULT_MAX_BYTES, _started: float | None = None) -> GuardedResult:
+                max_bytes: int = DEFAULT_MAX_BYTES, _started: float | None = None,
+                describe: Callable[[object], str | None] | None = None) -> GuardedResult:
     """Everything after the guard, for an already-checked GuardResult (tests build these by hand)."""
     audit = get_audit_log(settings.app_url)
     started = _started or time.perf_counter()
     role = gr.role
     policy = catalog.role(role)
-    base = dict(user=user, role=role, question=question, sql_in=gr.sql_in, sql_out=gr.sql_out, **_llm(llm_info))
+    base = dict(user=user, role=role, question=question, sql_in=gr.sql_in, sql_out=gr.sql_out,
+                restatement=_described(describe, gr), **_llm(llm_info))
 
     def ms() -> float:
         return (time.perf_counter() - started) * 1000
@@ -123,6 +131,16 @@ def run_checked(gr, *, settings, catalog, user: str, question: str | None = None
     return GuardedResult(df=masked, columns=list(masked.columns), row_count=len(masked), truncated=res.truncated,
                          elapsed_ms=ms(), bytes=res.bytes, passenger_count=len(distinct_passengers(ids)),
                          guard=gr, audit_id=audit_id)
+
+
+def _described(describe, gr) -> str | None:
+    """The caller's words for the checked query; a failure there costs the words, never the query."""
+    if describe is None:
+        return None
+    try:
+        return describe(gr)
+    except Exception:  # noqa: BLE001
+        return None
 
 
 def _id_key(v: str):

@@ -131,8 +131,11 @@ def test_ask_shows_summary_table_sql_chart_and_small_print(app_env, demo_url):
         expected = dict(conn.execute(sa.text("SELECT origin, COUNT(*) FROM flights GROUP BY origin")).all())
     engine.dispose()
     df = msg.dataframe[0].value
-    assert dict(zip(df["origin"], df["n"])) == expected
+    assert list(df.columns) == ["Origen", "Número de vuelos"]          # headers from the catalog, not SQL
+    assert dict(zip(df["Origen"], df["Número de vuelos"])) == expected
     assert f"{len(expected)} filas" in [c.value for c in msg.caption]
+    said = msg.info[0].value                  # what was computed, built from the SQL that ran
+    assert said.startswith("**Qué se calculó:** Número de vuelos, por origen")
     assert msg.expander[0].label == "Consulta SQL"
     assert "GROUP BY" in msg.expander[0].code[0].value
     assert at.status[-1].label.startswith("Listo") and at.status[-1].state == "complete"
@@ -227,7 +230,7 @@ def test_row_cap_notice(app_env):
     at = ask(signed_in(), "Lista de vuelos con su origen")
     msg = last_reply(at)
     assert len(msg.dataframe[0].value) == 200
-    assert "límite de tu rol" in msg.info[0].value
+    assert any("límite de tu rol" in i.value for i in msg.info)
 
 
 # --- masking and the CSV download ---------------------------------------------------------------
@@ -244,9 +247,10 @@ def test_agent_sees_a_partial_email_and_the_csv_is_masked_and_audited(app_env, m
     monkeypatch.setattr(render, "csv_bytes", lambda df: csvs.append(original(df)) or csvs[-1])
     app_env(LOOKUP)
     at = ask(signed_in("agente"), "Correo del pasajero 1")
-    email = last_reply(at).dataframe[0].value["email"][0]
+    email = last_reply(at).dataframe[0].value["Correo electrónico"][0]
     assert "***@" in email
     assert csvs and email in csvs[-1].decode("utf-8-sig") and "@" in csvs[-1].decode("utf-8-sig")
+    assert csvs[-1].decode("utf-8-sig").splitlines()[0] == "Nombre,Apellido paterno,Correo electrónico"
     full = _stored_email(at)
     assert full not in csvs[-1].decode("utf-8-sig")
     last_reply(at).get("download_button")[0].click().run()
@@ -268,7 +272,7 @@ def _stored_email(at) -> str:
 def test_supervisor_sees_clear_data_and_the_audit_view(app_env):
     app_env(LOOKUP)
     at = ask(signed_in("supervisor"), "Correo del pasajero 1")
-    assert last_reply(at).dataframe[0].value["email"][0] == _stored_email(at)
+    assert last_reply(at).dataframe[0].value["Correo electrónico"][0] == _stored_email(at)
     at.sidebar.text_input(key="audit_pid").set_value("1").run()
     assert not at.exception
     seen = at.sidebar.dataframe[0].value
@@ -279,7 +283,7 @@ def test_analyst_sees_pseudonyms_and_no_contacts(app_env):
     app_env("SELECT p.first_name, p.last_name FROM passengers p WHERE p.passenger_id = 1")
     at = ask(signed_in("analista"), "Nombre del pasajero 1")
     row = last_reply(at).dataframe[0].value.iloc[0]
-    assert row["first_name"].startswith("P-") and row["last_name"].startswith("P-")
+    assert row["Nombre"].startswith("P-") and row["Apellido paterno"].startswith("P-")
     assert not at.sidebar.text_input          # no audit view for analysts
     app_env(LOOKUP, LOOKUP)
     ask(at, "Correo del pasajero 1")

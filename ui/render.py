@@ -85,9 +85,21 @@ def show_reply(reply: Reply, *, key: str, ui_lang: str, settings, user: str, rol
     if reply.error and not reply.refused:
         st.warning(reply.text)
     else:
-        st.markdown(reply.text)
-    if reply.sql and len(reply.rows.columns):
+        st.markdown(_plain(reply.text))
+    if reply.restatement:
+        # What the query computed, built from the SQL that ran (never by the model): how staff check it.
+        note = f"**{t('restatement', ui_lang)}:** {_plain(reply.restatement)}"
+        if not reply.restatement_complete:
+            note += f"  \n:material/warning: {t('restatement_partial', ui_lang)}"
+        st.info(note, icon=":material/fact_check:")
+    if reply.card:
+        from ui.card_view import show_card
+
+        show_card(reply.card, ui_lang)
+    elif reply.sql and len(reply.rows.columns):
         _table(reply, key=key, ui_lang=ui_lang, settings=settings, user=user, role=role)
+    if reply.namesakes:
+        _namesakes(reply.namesakes, ui_lang)
     if reply.sql:
         with st.expander(t("sql", ui_lang)):
             st.code(reply.sql, language="sql")
@@ -100,8 +112,33 @@ def show_reply(reply: Reply, *, key: str, ui_lang: str, settings, user: str, rol
     _feedback(reply, key=key, ui_lang=ui_lang, settings=settings, user=user, role=role)
 
 
+def labelled(df: pd.DataFrame, labels: dict, ui_lang: str) -> pd.DataFrame:
+    """The masked table with human headers in the UI language ('Número de maletas', not `count(*)`)."""
+    names = labels.get(ui_lang) or next(iter(labels.values()), None)
+    if not names or len(names) != df.shape[1]:
+        return df
+    out = df.copy()
+    out.columns = names
+    return out
+
+
+def _plain(text: str) -> str:
+    """Answer text shown as text: values from the database ('*', '_', '$') must not turn into markdown."""
+    return "".join("\\" + ch if ch in "\\`*_{}[]<>()#+!|$~" else ch for ch in text)
+
+
+def _namesakes(people: list[dict], ui_lang: str) -> None:
+    rows = [{t("namesake_id", ui_lang): p.get("id"),
+             t("namesake_name", ui_lang): " ".join(str(v) for k, v in p.items() if k.endswith("name") and v),
+             t("namesake_birth", ui_lang): p.get("date_of_birth", "—"),
+             t("namesake_document", ui_lang): p.get("document_number", "—"),
+             t("namesake_bookings", ui_lang): ", ".join(p.get("bookings", [])) or "—"} for p in people]
+    st.caption(t("namesakes", ui_lang))
+    st.dataframe(pd.DataFrame(rows), hide_index=True)
+
+
 def _table(reply: Reply, *, key: str, ui_lang: str, settings, user: str, role: str) -> None:
-    df = reply.rows
+    df = labelled(reply.rows, reply.labels, ui_lang)
     st.dataframe(df, hide_index=True)
     st.caption(t("one_row", ui_lang) if reply.row_count == 1 else t("rows", ui_lang, n=reply.row_count))
     # The guard caps the query at the role's row limit, so a full page is the sign of more rows.

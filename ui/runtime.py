@@ -147,6 +147,11 @@ class Reply:
     seconds: float = 0.0
     queue_position: int = 0       # the worst place this question waited at (0: served at once)
     max_rows: int = 0             # the role's row cap (for the truncation notice)
+    restatement: str = ""         # what the query computed, in the question's language
+    restatement_complete: bool = True
+    labels: dict = field(default_factory=dict)       # UI language -> one header per column
+    namesakes: list = field(default_factory=list)    # passengers sharing the name asked for
+    card: dict | None = None      # a record look-up's card (assistant.cards)
 
 
 def ask(question: str, *, s: Settings, role: str, user: str, memory: Memory,
@@ -198,4 +203,7 @@ def ask(question: str, *, s: Settings, role: str, user: str, memory: Memory,
     return Reply(question=question, lang=ans.lang, text=text, sql=ans.sql if not ans.error else "",
                  rows=ans.rows if not ans.error else pd.DataFrame(), row_count=ans.row_count, truncated=ans.truncated,
                  refused=ans.refused, error=ans.error, fast_path=ans.fast_path, model=ans.model,
-                 seconds=time.perf_counter() - started, queue_position=worst, max_rows=cap)
+                 seconds=time.perf_counter() - started, queue_position=worst, max_rows=cap,
+                 restatement=ans.restatement if not ans.error else "",
+                 restatement_complete=ans.restatement_complete, labels=dict(ans.labels_by_lang),
+                 namesakes=list(ans.namesakes), card=ans.card)

@@ -40,6 +40,8 @@ class ColumnInfo:
     pii: PiiClass | None = None
     lookup_key: bool = False
     synonyms: tuple[str, ...] = ()
+    # A short name for column headers and restatements ('tarifa'); empty: derived from the description.
+    label: Text2 = Text2()
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,8 @@ class TableInfo:
     description: Text2 = Text2()
     columns: dict[str, ColumnInfo] = field(default_factory=dict)
     synonyms: tuple[str, ...] = ()
+    # What one row is called, in the plural ('cupones', 'coupons'): "number of coupons". Empty: derived.
+    noun: Text2 = Text2()
 
 
 @dataclass(frozen=True)
@@ -146,13 +150,13 @@ def parse_catalog(data, source: str = "<catalog>") -> Catalog:
     tables: dict[str, TableInfo] = {}
     for tname, traw in _mapping(data.get("tables"), f"{source}: tables").items():
         traw = _mapping(traw, f"{source}: table {tname}")
-        unknown = set(traw) - {"exposed", "description", "columns", "synonyms"}
+        unknown = set(traw) - {"exposed", "description", "columns", "synonyms", "noun"}
         if unknown:
             raise CatalogError(f"{source}: table {tname}: unknown keys {sorted(unknown)}")
         columns: dict[str, ColumnInfo] = {}
         for cname, craw in _mapping(traw.get("columns"), f"{source}: table {tname} columns").items():
             craw = _mapping(craw, f"{source}: column {tname}.{cname}")
-            unknown = set(craw) - {"description", "pii", "lookup_key", "synonyms"}
+            unknown = set(craw) - {"description", "pii", "lookup_key", "synonyms", "label"}
             if unknown:
                 raise CatalogError(f"{source}: column {tname}.{cname}: unknown keys {sorted(unknown)}")
             pii = craw.get("pii")
@@ -161,7 +165,8 @@ def parse_catalog(data, source: str = "<catalog>") -> Catalog:
             columns[str(cname)] = ColumnInfo(
                 name=str(cname), description=_text2(craw.get("description"), f"{source}: {tname}.{cname}"),
                 pii=pii, lookup_key=bool(craw.get("lookup_key", False)),
-                synonyms=tuple(str(s) for s in craw.get("synonyms") or ()))
+                synonyms=tuple(str(s) for s in craw.get("synonyms") or ()),
+                label=_text2(craw.get("label"), f"{source}: {tname}.{cname} label"))
         exposed = traw.get("exposed", False)
         if not isinstance(exposed, bool):
             raise CatalogError(f"{source}: table {tname}: exposed must be true or false")
@@ -169,7 +174,8 @@ def parse_catalog(data, source: str = "<catalog>") -> Catalog:
             raise CatalogError(f"{source}: table {tname} is exposed but lists no columns")
         tables[str(tname)] = TableInfo(name=str(tname), exposed=exposed, columns=columns,
                                        description=_text2(traw.get("description"), f"{source}: {tname}"),
-                                       synonyms=tuple(str(s) for s in traw.get("synonyms") or ()))
+                                       synonyms=tuple(str(s) for s in traw.get("synonyms") or ()),
+                                       noun=_text2(traw.get("noun"), f"{source}: {tname} noun"))
     if not any(t.exposed for t in tables.values()):
         raise CatalogError(f"{source}: no table is exposed")
     roles: dict[str, RolePolicy] = {}
