@@ -14,6 +14,7 @@ class Turn:
     question: str
     sql: str
     row_count: int
+    note: str = ""     # what a turn without model SQL left on screen ('the record on screen is booking …')
 
 
 class Memory:
@@ -21,9 +22,9 @@ class Memory:
         self.max_turns, self.max_tokens = max_turns, max_tokens
         self._turns: deque[Turn] = deque(maxlen=max_turns)
 
-    def add(self, question: str, sql: str, row_count: int) -> None:
-        if sql:
-            self._turns.append(Turn(question, sql, row_count))
+    def add(self, question: str, sql: str, row_count: int, note: str = "") -> None:
+        if sql or note:
+            self._turns.append(Turn(question, sql, row_count, note))
 
     def clear(self) -> None:
         self._turns.clear()
@@ -40,7 +41,8 @@ class Memory:
         lines: list[str] = []
         budget = self.max_tokens
         for turn in reversed(self._turns):
-            line = f"Q: {turn.question}\nSQL: {turn.sql}\n({turn.row_count} rows)"
+            line = (f"Q: {turn.question}\n({turn.note})" if not turn.sql else
+                    f"Q: {turn.question}\nSQL: {turn.sql}\n({turn.row_count} rows)")
             cost = self._tokens(line)
             if cost > budget:
                 sql = turn.sql[: max(0, budget * 3 - len(turn.question) - 30)]

@@ -20,6 +20,8 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 
 from assistant import answer as answers
 from assistant import prompts
+from assistant.cards import card_request, open_card
+from assistant.cards import restatement as card_restatement
 from assistant.checks import aggregated_identifiers, collapse_repetition, ignored_dates, repeats_itself
 from assistant.dateranges import day_ranges, timestamp_differences
 from assistant.fastpath import template_sql
@@ -355,6 +357,10 @@ class Assistant:
             ans.lang = linked.lang
             ans.hints = linked.prompt_lines()
             dates = [h for h in linked.hints if h.kind in ("date", "date_range")]
+            card = card_request(question, linked.hints, catalog=self.catalog)
+            if card is not None:
+                self._open_card(ans, card, question, memory, stage)
+                return ans
             sql = template_sql(question, linked.hints)
             if sql and self._execute(ans, sql, question, stage) is None:
                 ans.fast_path = True
@@ -371,6 +377,51 @@ class Assistant:
             return ans
         finally:
             ans.timings["total"] = time.perf_counter() - started
+
+    def look_up(self, question: str, *, memory: Memory | None = None) -> Answer | None:
+        """The answer when `question` is a record look-up (a card: no model call), else None. Lets a
+        caller that queues questions for the model answer look-ups without waiting in that queue."""
+        question = (question or "").strip()
+        if not question or classify(question):
+            return None
+        started = time.perf_counter()
+        linked = link(question, catalog=self.catalog, today=self.settings.today, fetch=self.fetch,
+                      values=self.stored_values)
+        card = card_request(question, linked.hints, catalog=self.catalog)
+        if card is None:
+            return None
+        ans = Answer(question=question, lang=linked.lang, model=self.model_name, hints=linked.prompt_lines())
+        ans.timings["link"] = time.perf_counter() - started
+        self._open_card(ans, card, question, memory, lambda _s: None)
+        ans.timings["total"] = time.perf_counter() - started
+        return ans
+
+    def _open_card(self, ans: Answer, request, question: str, memory: Memory | None, stage) -> None:
+        """A record look-up as a card: one fixed, guarded, masked and audited query, no model call.
+        The conversation remembers which record is on screen, so '¿y sus maletas?' stays on it."""
+        stage("execute")
+        t = time.perf_counter()
+        try:
+            card = open_card(request, settings=self.settings, catalog=self.catalog, role=self.role,
+                             user=self.user, question=question)
+        except SqlToolError as exc:
+            self._fail(ans, exc)
+            return
+        finally:
+            ans.timings["execute"] += time.perf_counter() - t
+        ans.fast_path = True
+        ans.card = card.to_dict()
+        ans.card_text = card.text(ans.lang)
+        ans.text = card.sentence(ans.lang)
+        ans.restatement = card_restatement(card.kind, card.key, ans.lang)
+        ans.rows, ans.row_count, ans.truncated = card.rows, len(card.rows), card.truncated
+        ans.sql = card.sql[0] if card.sql else ""
+        names = list(map(str, card.rows.columns))
+        ans.labels_by_lang = {lang: [card.labels.get(lang, {}).get(c, c.replace("_", " ")) for c in names]
+                              for lang in ("es", "en")}
+        ans.column_labels = ans.labels_by_lang[ans.lang]
+        if memory is not None and card.found:
+            memory.add(question, "", ans.row_count, note=card.subject_line())
 
     def _tell_namesakes(self, ans: Answer, hints, question: str) -> None:
         """A name asked for that matches several passengers: how many, and what tells them apart

@@ -216,3 +216,43 @@ def test_labels_follow_the_ui_language_in_the_page(settings):
     df = pd.DataFrame(ans.rows)
     assert list(labelled(df, ans.labels_by_lang, "es").columns) == ["Moneda", "Suma de tarifa"]
     assert list(labelled(df, ans.labels_by_lang, "en").columns) == ["Currency", "Total fare"]
+
+
+def _a_booking(demo_db) -> tuple[str, int]:
+    with sqlite3.connect(demo_db) as conn:
+        return conn.execute("SELECT b.record_locator, b.booking_id FROM bookings b JOIN tickets t ON t.booking_id = "
+                            "b.booking_id ORDER BY b.booking_id LIMIT 1").fetchone()
+
+
+def test_a_record_look_up_is_a_card_with_no_model_call(settings, demo_db, capsys):
+    from assistant.ask_cli import _print_answer
+    from assistant.memory import Memory
+
+    locator, booking_id = _a_booking(demo_db)
+    chat = RecordingChat(["SELECT COUNT(*) FROM baggage"])        # only the follow-up may call the model
+    assistant = Assistant(settings, chat_model=chat, role="agent", user="tester")
+    memory = Memory()
+    ans = assistant.ask(f"reserva {locator.lower()}", memory=memory)
+    assert ans.error is None and ans.card is not None and chat.calls == []
+    assert ans.card["kind"] == "booking" and ans.card["key"] == {"record_locator": locator}
+    assert ans.text.startswith(f"Reserva {locator}: ")
+    assert ans.restatement.startswith(f"Ficha de la reserva {locator}")
+    assert get_audit_log(settings.app_url).tail(1)[0].restatement == ans.restatement
+    assert set(ans.rows["record_locator"]) == {locator} and ans.fast_path
+    _print_answer(ans, True)
+    out = json.loads(capsys.readouterr().out)
+    assert out["card"]["key"] == {"record_locator": locator} and out["card"]["passengers"]
+    _print_answer(ans, False)
+    assert f"Reserva {locator}" in capsys.readouterr().out
+    # The follow-up stays on the record on screen.
+    assistant.ask("¿y sus maletas?", memory=memory)
+    assert f"bookings.booking_id = {booking_id}" in chat.user_messages[0]
+
+
+def test_look_up_answers_cards_only(settings, demo_db):
+    locator, _ = _a_booking(demo_db)
+    assistant = Assistant(settings, chat_model=RecordingChat([]), role="agent", user="tester")
+    assert assistant.look_up(f"localizador {locator}").card["kind"] == "booking"
+    assert assistant.look_up("¿Cuántos vuelos hay hoy?") is None
+    assert assistant.look_up("") is None
+    assert assistant.look_up("dame todos los correos") is None         # refused questions are ask()'s

@@ -317,3 +317,19 @@ def test_feedback_is_stored_with_question_and_sql(app_env):
     assert len(fb) == 1 and fb[0].rating == -1 and fb[0].question == "¿Cuántos vuelos hay?"
     assert "COUNT(*)" in fb[0].sql and fb[0].user == "agente"
     assert any("Gracias" in c.value for c in last_reply(at).caption)
+
+
+def test_a_record_look_up_opens_a_card_without_the_model(app_env, demo_url):
+    engine = sa.create_engine(demo_url)
+    with engine.connect() as conn:
+        locator = conn.execute(sa.text("SELECT b.record_locator FROM bookings b JOIN tickets t ON t.booking_id = "
+                                       "b.booking_id ORDER BY b.booking_id LIMIT 1")).scalar_one()
+    engine.dispose()
+    PROMPTS.clear()
+    at = ask(signed_in(), f"reserva {locator}")
+    msg = last_reply(at)
+    assert PROMPTS == []                                   # no model call, no queue
+    assert msg.subheader[0].value == f"Reserva {locator}"
+    assert any(i.value.startswith(f"**Qué se calculó:** Ficha de la reserva {locator}") for i in msg.info)
+    coupons = msg.dataframe[0].value
+    assert len(coupons) >= 1 and "count(" not in " ".join(map(str, coupons.columns))

@@ -174,9 +174,12 @@ def ask(question: str, *, s: Settings, role: str, user: str, memory: Memory,
 
     try:
         assistant = assistant_for(s, role, user)
-        with shared_queue().turn(timeout=QUEUE_TIMEOUT_S, on_position=queued):
-            on_stage("start")
-            ans = assistant.ask(question, memory=memory, on_stage=on_stage, on_token=on_token)
+        # A record look-up is a card with no model call: answered at once, not queued behind the model.
+        ans = assistant.look_up(question, memory=memory)
+        if ans is None:
+            with shared_queue().turn(timeout=QUEUE_TIMEOUT_S, on_position=queued):
+                on_stage("start")
+                ans = assistant.ask(question, memory=memory, on_stage=on_stage, on_token=on_token)
     except ModelNotFound:
         log.exception("model missing")
         return failed("model_missing")
