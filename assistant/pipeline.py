@@ -370,10 +370,12 @@ class Assistant:
                 stage("summarise")
                 t = time.perf_counter()
                 self._answer_text(ans, on_token)
-                self._tell_namesakes(ans, linked.hints, question)
                 ans.timings["summarise"] = time.perf_counter() - t
                 if memory is not None:
                     memory.add(question, ans.sql_generated or ans.sql, ans.row_count)
+            if not ans.refused:
+                # Also after a failure: knowing that two people share the name helps to ask again.
+                self._tell_namesakes(ans, linked.hints, question)
             return ans
         finally:
             ans.timings["total"] = time.perf_counter() - started

@@ -71,5 +71,7 @@ if prompt := (st.chat_input(t("chat_placeholder", lang)) or st.session_state.pop
         else:
             status.update(label=t("stage_done", lang, secs=reply.seconds), state="complete")
         key = uuid.uuid4().hex[:12]
+        # Kept before it is drawn: a question typed while this one is still drawing stops this run
+        # (Streamlit reruns at the next element), and the answer must still be in the history then.
+        st.session_state["messages"].append({"role": "assistant", "reply": reply, "key": key})
         render.show_reply(reply, key=key, ui_lang=lang, settings=settings, user=user.name, role=user.role)
-    st.session_state["messages"].append({"role": "assistant", "reply": reply, "key": key})
