@@ -45,6 +45,7 @@ def main(ctx: click.Context) -> None:
 
 def _register() -> None:
     """Every package's commands, imported here and only here (the one place that knows them all)."""
+    from api.cli import serve_command
     from assistant.ask_cli import ask_command, chat_command, demo_command, ui_command
     from assistant.eval_cli import eval_command
     from assistant.model_cli import model_command
@@ -57,7 +58,8 @@ def _register() -> None:
     for name, command in (("db", db_group), ("catalog", catalog_group), ("seed", seed_command),
                           ("sql", sql_command), ("audit", audit_command), ("model", model_command),
                           ("ask", ask_command), ("chat", chat_command), ("demo", demo_command),
-                          ("ui", ui_command), ("users", users_command), ("eval", eval_command), ("train", train_command)):
+                          ("ui", ui_command), ("users", users_command), ("eval", eval_command), ("train", train_command),
+                          ("serve", serve_command)):
         main.add_command(command, name)
 
 

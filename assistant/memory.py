@@ -29,6 +29,18 @@ class Memory:
     def clear(self) -> None:
         self._turns.clear()
 
+    def to_list(self) -> list[dict]:
+        """The turns as plain data, oldest first (a conversation kept in the app store)."""
+        return [{"question": t.question, "sql": t.sql, "row_count": t.row_count, "note": t.note} for t in self._turns]
+
+    @classmethod
+    def from_list(cls, turns: list[dict], **kwargs) -> Memory:
+        memory = cls(**kwargs)
+        for t in turns:
+            memory.add(str(t.get("question", "")), str(t.get("sql", "")), int(t.get("row_count", 0)),
+                       note=str(t.get("note", "")))
+        return memory
+
     def __len__(self) -> int:
         return len(self._turns)
 

@@ -136,3 +136,74 @@ def ensure_demo_users(app_url: str) -> list[tuple[str, str, str]]:
         if user is None or user.role != role:
             add_user(app_url, name, role, password, replace=True)
     return list(DEMO_USERS)
+
+
+# --------------------------------------------------------------------------------------------------
+# API tokens: what `abordo serve` accepts as `Authorization: Bearer …`. A token is random (256 bits), so
+# a fast SHA-256 of it is enough to store (no password to brute-force); only the hash is kept, the
+# token is shown once. Revoked tokens stay listed (who had access, and until when).
+
+api_tokens = sa.Table(
+    "api_tokens", metadata,
+    sa.Column("token_id", sa.Text, primary_key=True),
+    sa.Column("user_name", sa.Text, sa.ForeignKey("users.name"), nullable=False, index=True),
+    sa.Column("token_hash", sa.LargeBinary, nullable=False),
+    sa.Column("created", sa.DateTime, nullable=False),
+    sa.Column("revoked", sa.DateTime),
+)
+_TOKEN_RE = re.compile(r"abordo_([0-9a-f]{12})_([A-Za-z0-9_-]{43})")
+
+
+@dataclass(frozen=True)
+class Token:
+    token_id: str
+    user: str
+    created: _dt.datetime
+    revoked: _dt.datetime | None
+
+
+def issue_token(app_url: str, name: str) -> str:
+    """A new bearer token for user `name` (shown once). Raises UserError for an unknown user."""
+    import secrets
+
+    if get_user(app_url, name) is None:
+        raise UserError(f"unknown user {name!r}: create it first with `abordo users add {name} --role agent`")
+    token_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
+    try:
+        with _engine(app_url).begin() as conn:
+            conn.execute(api_tokens.insert().values(
+                token_id=token_id, user_name=name, token_hash=hashlib.sha256(secret.encode()).digest(),
+                created=_dt.datetime.now(_dt.UTC).replace(tzinfo=None)))
+    except sa.exc.SQLAlchemyError as exc:
+        raise UserError(f"cannot write the user store: {type(getattr(exc, 'orig', None) or exc).__name__}") from None
+    return f"abordo_{token_id}_{secret}"
+
+
+def verify_token(app_url: str, token: str) -> User | None:
+    """The token's user when it is well-formed, known and not revoked, else None."""
+    m = _TOKEN_RE.fullmatch((token or "").strip())
+    if not m:
+        return None
+    with _engine(app_url).connect() as conn:
+        row = conn.execute(sa.select(api_tokens.c.token_hash, api_tokens.c.revoked, users.c.name, users.c.role)
+                           .join(users, users.c.name == api_tokens.c.user_name)
+                           .where(api_tokens.c.token_id == m.group(1))).first()
+    if row is None or row.revoked is not None:
+        return None
+    if not hmac.compare_digest(hashlib.sha256(m.group(2).encode()).digest(), row.token_hash):
+        return None
+    return User(row.name, row.role)
+
+
+def revoke_token(app_url: str, token_id: str) -> bool:
+    """Revoke a token by its id (the 12 hex digits after 'abordo_'); False when there is no such live token."""
+    with _engine(app_url).begin() as conn:
+        res = conn.execute(api_tokens.update().where(api_tokens.c.token_id == token_id, api_tokens.c.revoked.is_(None))
+                           .values(revoked=_dt.datetime.now(_dt.UTC).replace(tzinfo=None)))
+    return res.rowcount == 1
+
+
+def list_tokens(app_url: str) -> list[Token]:
+    with _engine(app_url).connect() as conn:
+        rows = conn.execute(sa.select(api_tokens).order_by(api_tokens.c.created)).all()
+    return [Token(r.token_id, r.user_name, r.created, r.revoked) for r in rows]

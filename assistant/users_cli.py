@@ -39,3 +39,26 @@ def list_command(ctx):
         click.echo("no users yet: `abordo users add NAME --role agent`")
     for u in rows:
         click.echo(f"{u.name}\t{u.role}")
+
+
+@users_command.command("token")
+@click.argument("name")
+@click.option("--revoke", "revoke_id", metavar="TOKEN_ID", help="Revoke that token of NAME instead of issuing one.")
+@click.option("--list", "list_them", is_flag=True, help="List NAME's tokens (ids, created, revoked).")
+@click.pass_context
+def token_command(ctx, name, revoke_id, list_them):
+    """Issue a bearer token for `abordo serve` (shown once; the user's role applies), list or revoke one."""
+    from assistant.users import UserError, issue_token, list_tokens, revoke_token
+
+    app_url = settings_of(ctx).app_url
+    if list_them:
+        for t in (t for t in list_tokens(app_url) if t.user == name):
+            click.echo(f"{t.token_id}  created {t.created:%Y-%m-%d %H:%M}"
+                       + (f"  revoked {t.revoked:%Y-%m-%d %H:%M}" if t.revoked else ""))
+        return
+    if revoke_id:
+        if not revoke_token(app_url, revoke_id):
+            raise UserError(f"no live token {revoke_id!r}")
+        click.echo(f"token {revoke_id} revoked")
+        return
+    click.echo(issue_token(app_url, name))

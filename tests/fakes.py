@@ -42,3 +42,36 @@ class RecordingChat(FakeListChatModel):
     @property
     def system_messages(self) -> list[str]:
         return [m[0].content for m in self.calls]
+
+
+class ScriptedChat(FakeListChatModel):
+    """A fake whose script a test replaces between questions (`script(...)`); it cycles, never raises.
+    For servers that outlive one test (the HTTP API in a thread or a subprocess)."""
+
+    model_name: str = "scripted-fake"
+    prompts: list[str] = []
+
+    def __init__(self, responses: list[str] | None = None, **kwargs):
+        super().__init__(responses=responses or ["SELECT COUNT(*) FROM flights"], prompts=[], **kwargs)
+
+    def script(self, *responses: str) -> None:
+        self.responses, self.i = list(responses), 0
+        self.prompts.clear()
+
+    def _call(self, messages, stop=None, run_manager=None, **kwargs):
+        self.prompts.append("\n".join(str(m.content) for m in messages))
+        return super()._call(messages, stop=stop, run_manager=run_manager, **kwargs)
+
+    def _stream(self, messages, stop=None, run_manager=None, **kwargs):
+        from langchain_core.messages import AIMessageChunk
+        from langchain_core.outputs import ChatGenerationChunk
+
+        yield ChatGenerationChunk(message=AIMessageChunk(content=self._call(messages, stop=stop, **kwargs)))
+
+
+def scripted_from_env(settings):
+    """The test seam's factory for a server process: replies from ABORDO_TEST_REPLIES (a JSON list)."""
+    import json
+    import os
+
+    return ScriptedChat(json.loads(os.environ.get("ABORDO_TEST_REPLIES", '["SELECT COUNT(*) FROM flights"]')))

@@ -1,0 +1,357 @@
+"""The HTTP API: `POST /v1/ask` (and its server-sent-events twin), conversations, feedback, the audit
+view, health and readiness, over the same `Assistant` the CLI and the chat page use.
+
+One process holds one chat model (in-process llama.cpp, or a client of a model server when
+`openai_base_url` is set) behind a fair queue; record look-ups are cards and skip that queue. Every
+error is a problem document (RFC 9457: `application/problem+json` with a stable `code`), never a
+traceback, and a refused request leaves an audit record like an answered one.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import json
+import logging
+import os
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, Field
+
+from api import conversations
+from assistant.errors import AssistantError, ModelNotFound
+from assistant.queue import FairQueue, QueueTimeout
+from assistant.users import User, get_user, verify_token
+from db.errors import DbError
+from db.settings import Settings, load_settings
+from sql_tools.audit import AuditRecord, get_audit_log
+from sql_tools.errors import SqlToolError
+
+log = logging.getLogger("abordo.api")
+MAX_QUESTION = 2000
+TEST_MODEL_ENV = "ABORDO_TEST_CHAT_MODEL"     # the same test seam as the chat page: "module:function"
+
+
+class Problem(Exception):
+    """An error answered as a problem document; `code` is stable, `detail` is for people."""
+
+    def __init__(self, status: int, code: str, detail: str, *, headers: dict | None = None):
+        super().__init__(detail)
+        self.status, self.code, self.detail, self.headers = status, code, detail, headers or {}
+
+
+def _problem(status: int, code: str, detail: str, headers: dict | None = None) -> JSONResponse:
+    return JSONResponse({"type": f"https://abordo.invalid/problems/{code}", "title": code.replace("_", " "),
+                         "status": status, "code": code, "detail": detail},
+                        status_code=status, media_type="application/problem+json", headers=headers)
+
+
+class AskBody(BaseModel):
+    question: str
+    conversation_id: str | None = None
+    today: _dt.date | None = None
+
+
+class FeedbackBody(BaseModel):
+    question: str = Field(max_length=MAX_QUESTION)
+    rating: int = Field(ge=-1, le=1)
+    sql: str | None = None
+    comment: str | None = Field(default=None, max_length=2000)
+
+
+class RateLimit:
+    """At most `per_minute` requests per user in any 60 s (per worker process)."""
+
+    def __init__(self, per_minute: int):
+        self.per_minute = per_minute
+        self._seen: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def check(self, user: str) -> float | None:
+        """None when allowed (and counted); else the seconds to wait."""
+        now = time.monotonic()
+        with self._lock:
+            seen = self._seen.setdefault(user, deque())
+            while seen and now - seen[0] >= 60:
+                seen.popleft()
+            if len(seen) >= self.per_minute:
+                return 60 - (now - seen[0])
+            seen.append(now)
+            return None
+
+
+class Service:
+    """What one API process shares between requests: settings, the chat model, its queue, assistants."""
+
+    def __init__(self, settings: Settings, chat_model=None):
+        self.settings = settings
+        self._chat = chat_model
+        self._lock = threading.Lock()
+        self._assistants: dict[tuple, object] = {}
+        slots = max(1, int(os.environ.get("ABORDO_MODEL_SLOTS", "4"))) if settings.openai_base_url else 1
+        self.queue = FairQueue(slots=slots)
+        self.rate = RateLimit(int(os.environ.get("ABORDO_API_RATE_PER_MINUTE", "60")))
+        self.queue_timeout = float(os.environ.get("ABORDO_QUEUE_TIMEOUT", "600"))
+
+    def chat(self):
+        with self._lock:
+            if self._chat is None:
+                spec = os.environ.get(TEST_MODEL_ENV, "")
+                if spec:
+                    import importlib
+
+                    module, _, func = spec.partition(":")
+                    self._chat = getattr(importlib.import_module(module), func)(self.settings)
+                else:
+                    from assistant.llm import make_chat_model
+
+                    self._chat = make_chat_model(self.settings)
+            return self._chat
+
+    def assistant(self, user: User, today: _dt.date | None):
+        from assistant.pipeline import Assistant
+
+        key = (user.name, user.role, today)
+        with self._lock:
+            found = self._assistants.get(key)
+        if found is None:
+            s = dataclasses.replace(self.settings, today=today) if today else self.settings
+            found = Assistant(s, chat_model=self.chat(), role=user.role, user=user.name)
+            with self._lock:
+                self._assistants[key] = found
+        return found
+
+    def audit_refusal(self, request: Request, code: str, reason: str, user: User | None) -> None:
+        """The record a refused request leaves (no query ran); a store that cannot take it is logged."""
+        try:
+            get_audit_log(self.settings.app_url).append(AuditRecord(
+                user=user.name if user else "anonymous", role=user.role if user else "-", verdict="refused",
+                code=code, reason=f"{request.method} {request.url.path}: {reason}"[:500],
+                question=getattr(request.state, "question", None), row_count=0))
+        except Exception:   # noqa: BLE001 - the refusal stands; the store's trouble shows in /readyz
+            log.exception("could not audit a refused request")
+
+
+def create_app(settings: Settings | None = None, *, chat_model=None) -> FastAPI:
+    """The API over `settings` (default: the ABORDO_* environment); `chat_model` for tests."""
+    service = Service(settings or load_settings(), chat_model)
+    app = FastAPI(title="abordo", version="1", summary="Passenger look-up assistant: guarded, read-only, audited.")
+    app.state.service = service
+
+    @app.exception_handler(Problem)
+    async def _on_problem(request: Request, exc: Problem):
+        if exc.status in (401, 403, 413, 422, 429):
+            service.audit_refusal(request, exc.code, exc.detail, getattr(request.state, "user", None))
+        return _problem(exc.status, exc.code, exc.detail, exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _on_invalid(request: Request, exc: RequestValidationError):
+        where = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in exc.errors()[:5])
+        service.audit_refusal(request, "invalid_request", where, getattr(request.state, "user", None))
+        return _problem(422, "invalid_request", f"the request body is not valid: {where}")
+
+    @app.exception_handler(Exception)
+    async def _on_crash(request: Request, exc: Exception):
+        log.exception("unexpected failure on %s", request.url.path)
+        return _problem(500, "internal_error", "something went wrong on our side; the request was not completed")
+
+    def current_user(request: Request) -> User:
+        s = service.settings
+        header = request.headers.get("authorization", "")
+        user = None
+        if header[:7].lower() == "bearer ":
+            user = verify_token(s.app_url, header[7:])
+        elif s.trusted_user_header and request.headers.get(s.trusted_user_header):
+            user = get_user(s.app_url, request.headers[s.trusted_user_header].strip())
+        if user is None:
+            raise Problem(401, "unauthenticated", "send 'Authorization: Bearer <token>' with a token from "
+                                                  "`abordo users token NAME`", headers={"WWW-Authenticate": "Bearer"})
+        request.state.user = user
+        wait = service.rate.check(user.name)
+        if wait is not None:
+            raise Problem(429, "rate_limited", f"too many requests; try again in {wait:.0f} s",
+                          headers={"Retry-After": str(max(1, round(wait)))})
+        return user
+
+    def supervisor(user: User = Depends(current_user)) -> User:
+        if user.role != "supervisor":
+            raise Problem(403, "forbidden", f"the audit log is for supervisors; your role is {user.role}")
+        return user
+
+    def _checked_question(request: Request, body: AskBody) -> str:
+        question = body.question.strip()
+        request.state.question = question[:MAX_QUESTION]
+        if not question:
+            raise Problem(422, "empty_question", "the question is empty")
+        if len(question) > MAX_QUESTION:
+            raise Problem(413, "question_too_long", f"a question has at most {MAX_QUESTION} characters")
+        return question
+
+    def _answer(user: User, body: AskBody, question: str, on_stage=None, on_queue=None, on_token=None) -> dict:
+        """One question through the Assistant: a card at once, else its turn at the model."""
+        s = service.settings
+        conversation_id = body.conversation_id or conversations.new_id()
+        try:
+            memory = (conversations.load(s.app_url, body.conversation_id, user.name) if body.conversation_id
+                      else conversations.Memory())
+        except conversations.ConversationNotFound:
+            raise Problem(404, "unknown_conversation", f"no conversation {body.conversation_id!r}") from None
+        try:
+            assistant = service.assistant(user, body.today)
+            ans = assistant.look_up(question, memory=memory)
+            if ans is None:
+                with service.queue.turn(timeout=service.queue_timeout, on_position=on_queue or (lambda n: None)):
+                    ans = assistant.ask(question, memory=memory, on_stage=on_stage, on_token=on_token)
+        except QueueTimeout:
+            raise Problem(503, "busy", "every model slot stayed busy too long; try again",
+                          headers={"Retry-After": "30"}) from None
+        except ModelNotFound as exc:
+            raise Problem(503, "model_unavailable", str(exc)) from None
+        except SqlToolError as exc:
+            code = exc.code if exc.code in ("audit_failed", "database_unreachable") else "database_error"
+            raise Problem(503, code, exc.text("en")) from None
+        except (DbError, AssistantError) as exc:
+            raise Problem(503, "service_unavailable", str(exc)) from None
+        except Exception as exc:
+            if _is_model_connection_error(exc):
+                raise Problem(503, "model_unavailable", "the model server did not answer; try again shortly",
+                              headers={"Retry-After": "10"}) from None
+            raise
+        if ans.error == "audit_failed":     # nothing leaves without its audit record
+            raise Problem(503, "audit_unavailable", "the audit log could not be written, so no answer is given")
+        if ans.error == "database_unreachable":
+            raise Problem(503, "database_unreachable", "the passenger database does not answer; try again shortly",
+                          headers={"Retry-After": "10"})
+        conversations.save(s.app_url, conversation_id, user.name, memory)
+        return {**ans.to_dict(), "conversation_id": conversation_id}
+
+    @app.post("/v1/ask", summary="Answer one question (an `abordo ask --json` object)")
+    def ask(request: Request, body: AskBody, user: User = Depends(current_user)) -> dict:
+        return _answer(user, body, _checked_question(request, body))
+
+    @app.post("/v1/ask/stream", summary="The same, as server-sent events: stage, queue, token, answer")
+    def ask_stream(request: Request, body: AskBody, user: User = Depends(current_user)) -> StreamingResponse:
+        question = _checked_question(request, body)
+        events: queue.Queue = queue.Queue()
+
+        def run() -> None:
+            try:
+                result = _answer(user, body, question, on_stage=lambda st: events.put(("stage", {"stage": st})),
+                                 on_queue=lambda n: events.put(("queue", {"position": n})),
+                                 on_token=lambda tok: events.put(("token", {"text": tok})))
+                events.put(("answer", result))
+            except Problem as exc:
+                events.put(("problem", {"status": exc.status, "code": exc.code, "detail": exc.detail}))
+            except Exception:   # noqa: BLE001
+                log.exception("unexpected failure in a stream")
+                events.put(("problem", {"status": 500, "code": "internal_error", "detail": "something went wrong"}))
+            finally:
+                events.put(None)
+
+        threading.Thread(target=run, name="abordo-ask-stream", daemon=True).start()
+
+        def stream() -> Iterator[str]:
+            while (item := events.get()) is not None:
+                kind, data = item
+                yield f"event: {kind}\ndata: {json.dumps(data, ensure_ascii=False, default=str)}\n\n"
+
+        return StreamingResponse(stream(), media_type="text/event-stream")
+
+    @app.get("/v1/conversations/{conversation_id}", summary="A conversation's remembered turns")
+    def conversation(conversation_id: str, user: User = Depends(current_user)) -> dict:
+        try:
+            memory = conversations.load(service.settings.app_url, conversation_id, user.name)
+        except conversations.ConversationNotFound:
+            raise Problem(404, "unknown_conversation", f"no conversation {conversation_id!r}") from None
+        return {"conversation_id": conversation_id, "turns": memory.to_list()}
+
+    @app.post("/v1/feedback", summary="👍/👎 on an answer", status_code=201)
+    def feedback(body: FeedbackBody, user: User = Depends(current_user)) -> dict:
+        from assistant.feedback import Feedback, add_feedback
+
+        if body.rating == 0:
+            raise Problem(422, "invalid_request", "rating is 1 (good) or -1 (bad)")
+        add_feedback(service.settings.app_url, Feedback(user=user.name, role=user.role, question=body.question,
+                                                        sql=body.sql, rating=body.rating, lang="", model="",
+                                                        error=None))
+        return {"stored": True}
+
+    @app.get("/v1/audit", summary="The latest audit records (supervisors)")
+    def audit(n: int = 50, user: User = Depends(supervisor)) -> dict:
+        log_ = get_audit_log(service.settings.app_url)
+        records = [r.as_dict() for r in log_.tail(max(1, min(n, 500)))]
+        log_.append(AuditRecord(user=user.name, role=user.role, verdict="accepted", code="audit_view",
+                                reason=f"read the last {len(records)} audit records", row_count=len(records)))
+        return {"records": records}
+
+    @app.get("/healthz", summary="The process answers")
+    def healthz() -> dict:
+        return {"status": "ok"}
+
+    @app.get("/readyz", summary="Database, app store and model reachable")
+    def readyz() -> JSONResponse:
+        checks = _readiness(service.settings)
+        ok = all(v == "ok" for v in checks.values())
+        return JSONResponse({"status": "ready" if ok else "not_ready", "checks": checks}, status_code=200 if ok else 503)
+
+    return app
+
+
+def _readiness(s: Settings) -> dict[str, str]:
+    out: dict[str, str] = {}
+    try:
+        from sql_tools.lookup import make_fetch
+
+        make_fetch(s, s.role)("SELECT 1", {})
+        out["database"] = "ok"
+    except Exception as exc:   # noqa: BLE001
+        out["database"] = f"unreachable ({type(exc).__name__})"
+    try:
+        get_audit_log(s.app_url).count()
+        out["app_store"] = "ok"
+    except Exception as exc:   # noqa: BLE001
+        out["app_store"] = f"unreachable ({type(exc).__name__})"
+    if os.environ.get(TEST_MODEL_ENV):
+        out["model"] = "ok"
+    elif s.openai_base_url:
+        import urllib.request
+
+        try:
+            with urllib.request.urlopen(s.openai_base_url.rstrip("/") + "/models", timeout=3) as r:
+                out["model"] = "ok" if r.status == 200 else f"status {r.status}"
+        except Exception as exc:   # noqa: BLE001
+            out["model"] = f"unreachable ({type(exc).__name__})"
+    else:
+        try:
+            from assistant.models import locate
+
+            locate(s.model)
+            out["model"] = "ok"
+        except Exception as exc:   # noqa: BLE001
+            out["model"] = f"missing ({type(exc).__name__})"
+    return out
+
+
+def _is_model_connection_error(exc: BaseException) -> bool:
+    """A model server that is down or went away mid-answer (httpx/openai connection errors)."""
+    names = {type(e).__name__ for e in _chain(exc)}
+    return bool(names & {"APIConnectionError", "APITimeoutError", "ConnectError", "RemoteProtocolError",
+                         "ReadError", "ConnectionRefusedError", "InternalServerError", "ServiceUnavailableError"})
+
+
+def _chain(exc: BaseException | None):
+    seen = 0
+    while exc is not None and seen < 10:
+        yield exc
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+
+
+def app_from_environment() -> FastAPI:
+    """The factory uvicorn's workers call (`abordo serve`): settings from the ABORDO_* environment."""
+    return create_app()
