@@ -41,6 +41,7 @@ test: dev-env
 	.ci/ensure-browser
 	$(BIN)/abordo model fetch
 	$(BIN)/abordo model fetch --name qwen2.5-coder-0.5b   # the tiny training run in the tests trains on it
+	$(BIN)/abordo model serve --build-only   # llama-server from the llama-cpp-python sdist (~10 min once, cached)
 	$(BIN)/python -m pytest -q
 	.ci/smoke-eval   # 10 dev questions with the real model; fails below 8 correct
 

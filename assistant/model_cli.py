@@ -93,3 +93,85 @@ def _adapter_line(settings) -> str:
     return (f"{adapter.path} (sha256 verified against its manifest; trained for {m.get('base_model')} on "
             f"{pairs} pairs, dataset {str(data.get('hash') or m.get('data_hash', ''))[:12]}, "
             f"prompt {m.get('prompt')}, {m.get('train_seconds', 0) / 60:.0f} min on {m.get('trained_on', {}).get('device', 'cpu')})")
+
+
+@model_command.command("serve")
+@click.option("--port", type=int, default=8081, show_default=True, help="Loopback port of the model server.")
+@click.option("--parallel", type=click.IntRange(1, 16), default=2, show_default=True,
+              help="Slots: sequences generated together (continuous batching), each with its own prompt cache.")
+@click.option("--draft", type=click.Choice(["qwen2.5-coder-0.5b"]), default=None,
+              help="A small model of the same tokenizer for speculative decoding.")
+@click.option("--slot-ctx", type=int, default=4608, show_default=True,
+              help="Context tokens per slot (the ~3,300-token schema prefix, the question and the SQL).")
+@click.option("--build-only", is_flag=True, help="Build (or check) llama-server and print its path.")
+@click.option("--no-warm", is_flag=True, help="Do not read the static prompt prefix into every slot at start.")
+@click.pass_context
+def serve_cmd(ctx, port, parallel, draft, slot_ctx, build_only, no_warm) -> None:
+    """Run llama.cpp's own server on the verified model, shared by every API worker and UI.
+
+    \b
+    Builds llama-server once from the llama-cpp-python sdist (portable flags; cached in the user cache),
+    starts it on 127.0.0.1 with N slots, reads the static prompt prefix into each slot, and prints the
+    ABORDO_OPENAI_BASE_URL for `abordo serve` / `abordo ui`. Ctrl-C stops it.
+    """
+    import signal
+
+    from assistant.adapters import configured_adapter
+    from assistant.llm.server import build_server, server_command, start_server, wait_ready
+    from assistant.models import locate
+    from db.settings import user_cache_dir
+
+    settings = settings_of(ctx)
+    binary = build_server(say=lambda m: click.echo(m, err=True))
+    if build_only:
+        click.echo(str(binary))
+        return
+    model = locate(settings.model)
+    adapter = configured_adapter(settings)
+    cmd = server_command(binary, model.path, port=port, parallel=parallel, slot_ctx=slot_ctx,
+                         threads=settings.n_threads, draft=locate(draft).path if draft else None,
+                         lora=adapter.path if adapter else None)
+    log_path = user_cache_dir() / "llama-server" / f"server-{port}.log"
+    proc = start_server(cmd, log_path=log_path)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(base, proc)
+        if not no_warm:
+            seconds = warm_slots(settings, f"{base}/v1", parallel)
+            click.echo(f"abordo model serve: the prompt prefix is in {parallel} slot(s) ({seconds:.0f} s)", err=True)
+        click.echo(f"ABORDO_OPENAI_BASE_URL={base}/v1")
+        click.echo(f"abordo model serve: {model.label}, {parallel} slot(s), log {log_path}; Ctrl-C to stop", err=True)
+        signal.signal(signal.SIGTERM, lambda *_: proc.terminate())
+        proc.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(15)
+            except Exception:   # noqa: BLE001
+                proc.kill()
+
+
+def warm_slots(settings, base_url: str, parallel: int) -> float:
+    """Send the assistant's static prefix to every slot at once (one token back each), so the first
+    question on any slot reads only its own tokens."""
+    import threading
+    import time
+
+    from langchain_core.messages import HumanMessage, SystemMessage
+
+    from assistant.llm.openai_compat import make_openai_chat
+    from assistant.pipeline import Assistant
+
+    chat = make_openai_chat(base_url, max_tokens=1)
+    system = Assistant(settings, chat_model=chat).system_prompt
+    started = time.perf_counter()
+    threads = [threading.Thread(target=chat.invoke, args=([SystemMessage(system), HumanMessage("SELECT 1")],))
+               for _ in range(parallel)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return time.perf_counter() - started

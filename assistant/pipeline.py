@@ -485,6 +485,11 @@ class Assistant:
                 meta["usage"] = msg.usage_metadata
         usage = meta.get("usage") or {}
         prompt = meta.get("prompt_tokens", usage.get("input_tokens", 0)) or 0
+        cached = (usage.get("input_token_details") or {}).get("cache_read")
+        if cached is not None and "new_prompt_tokens" not in meta:
+            # A model server (llama-server, vLLM) reports the prompt tokens its cache already held.
+            meta["new_prompt_tokens"] = max(0, prompt - int(cached))
+            meta.setdefault("cache_hit", int(cached) > 0)
         ans.llm_calls += 1
         ans.prompt_tokens += prompt
         ans.new_prompt_tokens += meta.get("new_prompt_tokens", prompt) or 0

@@ -22,5 +22,8 @@ def make_openai_chat(base_url: str, model: str = "", api_key: str = "", temperat
     except ImportError:
         raise AssistantError("openai_base_url is set but langchain-openai is not installed: "
                              "run 'pip install abordo[openai]'") from None
+    # stream_usage: the pipeline streams SQL replies (to cut a looping one), and a streamed reply reports
+    # its token counts (prompt, cached, completion) only when asked to.
+    kwargs.setdefault("stream_usage", True)
     return ChatOpenAI(base_url=base_url, model=model or "default", api_key=api_key or PLACEHOLDER_API_KEY,
                       temperature=temperature, **kwargs)

@@ -1,0 +1,138 @@
+"""llama.cpp's own server (`llama-server`) as the shared model engine: built once from the
+llama-cpp-python sdist, started on loopback with the verified GGUF, N parallel slots.
+
+Why the sdist: it carries the exact llama.cpp the Python binding was built from
+(`vendor/llama.cpp/tools/server`), so the server and the in-process backend run the same code, and
+PyPI is the one registry these machines reach. It is built with the same portable flags as the
+binding (a native build uses AMX instructions these VMs refuse), without HTTPS (loopback only) and
+without shared libraries, into the user cache, keyed by the binding's version; a smoke check
+(`--version`) runs after the build and before every start.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+from assistant.errors import AssistantError
+
+PORTABLE = ["-DGGML_NATIVE=OFF", "-DGGML_AVX2=ON", "-DGGML_FMA=ON", "-DGGML_F16C=ON"]
+SERVER_FLAGS = ["-DCMAKE_BUILD_TYPE=Release", "-DLLAMA_BUILD_SERVER=ON", "-DLLAMA_BUILD_TOOLS=ON",
+                "-DLLAMA_BUILD_TESTS=OFF", "-DLLAMA_BUILD_EXAMPLES=OFF", "-DLLAMA_OPENSSL=OFF",
+                "-DBUILD_SHARED_LIBS=OFF"]
+
+
+class ModelServerError(AssistantError):
+    """The model server could not be built, started or reached."""
+
+
+def binding_version() -> str:
+    import llama_cpp
+
+    return llama_cpp.__version__
+
+
+def server_path(version: str | None = None) -> Path:
+    """Beside the fetched models (like them, costly to make and independent of ABORDO_HOME)."""
+    from assistant.models import model_dir
+
+    return model_dir().parent / "llama-server" / (version or binding_version()) / "llama-server"
+
+
+def _smoke(binary: Path) -> bool:
+    try:
+        out = subprocess.run([str(binary), "--version"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return out.returncode == 0 and "version" in (out.stdout + out.stderr).lower()
+
+
+def build_server(*, force: bool = False, jobs: int | None = None, say: Callable[[str], None] = print) -> Path:
+    """The cached llama-server binary, built first when missing (about 10 minutes on 2 cores)."""
+    version = binding_version()
+    target = server_path(version)
+    if target.exists() and not force and _smoke(target):
+        return target
+    for tool in ("cmake", "c++"):
+        if shutil.which(tool) is None:
+            raise ModelServerError(f"building llama-server needs {tool}: install it (Debian: cmake, g++)")
+    with tempfile.TemporaryDirectory(prefix="abordo-llama-server-") as tmp:
+        tmp_path = Path(tmp)
+        say(f"llama-server: fetching the llama-cpp-python {version} source from the package registry")
+        res = subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:",
+                              f"llama-cpp-python=={version}", "-d", str(tmp_path)], capture_output=True, text=True)
+        sdists = list(tmp_path.glob("llama_cpp_python-*.tar.gz"))
+        if res.returncode != 0 or not sdists:
+            raise ModelServerError(f"could not download the llama-cpp-python {version} source: "
+                                   f"{(res.stderr or res.stdout).strip().splitlines()[-1:] or ['no file']}")
+        with tarfile.open(sdists[0]) as tar:
+            tar.extractall(tmp_path, filter="data")
+        source = next(tmp_path.glob("llama_cpp_python-*/vendor/llama.cpp"))
+        build = tmp_path / "build"
+        say("llama-server: configuring (portable flags, no HTTPS, static)")
+        _run(["cmake", "-S", str(source), "-B", str(build), *PORTABLE, *SERVER_FLAGS], "configure")
+        say(f"llama-server: compiling with {jobs or os.cpu_count()} jobs (about 10 minutes on 2 cores)")
+        _run(["cmake", "--build", str(build), "--target", "llama-server", "-j", str(jobs or os.cpu_count() or 2)],
+             "build")
+        built = next(build.rglob("llama-server"), None)
+        if built is None or not _smoke(built):
+            raise ModelServerError("llama-server was built but does not run (`llama-server --version` failed)")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_suffix(".partial")
+        shutil.copy2(built, partial)
+        partial.replace(target)            # never a half-copied binary under the final name
+    say(f"llama-server: ready at {target}")
+    return target
+
+
+def _run(cmd: list[str], what: str) -> None:
+    res = subprocess.run(cmd, capture_output=True, text=True)
+    if res.returncode != 0:
+        tail = "\n".join((res.stdout + res.stderr).strip().splitlines()[-15:])
+        raise ModelServerError(f"llama-server {what} failed:\n{tail}")
+
+
+def server_command(binary: Path, model: Path, *, port: int, parallel: int, slot_ctx: int, threads: int,
+                   draft: Path | None = None, lora: Path | None = None, host: str = "127.0.0.1") -> list[str]:
+    """The command line: N slots of `slot_ctx` tokens each, continuous batching, a prompt cache per slot."""
+    cmd = [str(binary), "-m", str(model), "--host", host, "--port", str(port), "-np", str(parallel),
+           "-c", str(slot_ctx * parallel), "-t", str(threads), "--temp", "0", "--no-webui", "--metrics"]
+    if draft is not None:
+        cmd += ["--model-draft", str(draft)]
+    if lora is not None:
+        cmd += ["--lora", str(lora)]
+    return cmd
+
+
+def start_server(cmd: list[str], *, log_path: Path | None = None) -> subprocess.Popen:
+    if log_path:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+    log = open(log_path, "ab") if log_path else subprocess.DEVNULL
+    try:
+        return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    finally:
+        if log_path:
+            log.close()
+
+
+def wait_ready(base: str, proc: subprocess.Popen | None = None, timeout: float = 300) -> None:
+    """Until `base/health` answers 200 (the model is loaded). Raises ModelServerError on exit or timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise ModelServerError(f"llama-server exited with status {proc.returncode} while starting")
+        try:
+            with urllib.request.urlopen(base.rstrip("/") + "/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise ModelServerError(f"llama-server did not become ready within {timeout:.0f} s")

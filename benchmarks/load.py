@@ -1,0 +1,148 @@
+"""Concurrent clients over HTTP against `abordo serve` on loopback, with (a) the in-process model behind
+the FIFO queue and (b) llama.cpp's server with K slots. Each client sends a bounded mix of 4 record
+look-ups (cards) to 1 model question. Reports answers/s, p50/p95 latency per kind, errors, and whether
+every request left its audit record (no answer lost). Writes benchmarks/results/load.json.
+
+    flock /tmp/abordo-model.lock .venv/bin/python benchmarks/load.py [--clients 1,5,20] [--slots 1,2] [--per-client 5]
+Needs the 1.5B model (`abordo model fetch`) and, for the server rows, llama-server
+(`abordo model serve --build-only`). Loopback only; bounded in count and time.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.common import machine, pct, write_result  # noqa: E402
+
+MODEL_QUESTIONS = ("dev-005", "dev-036", "dev-041", "dev-046", "dev-006")   # as in benchmarks/concurrency.py
+
+
+def _questions() -> list[str]:
+    rows = {json.loads(line)["id"]: json.loads(line)["question"]
+            for line in (ROOT / "tests/data/eval/dev-questions.jsonl").read_text().splitlines() if line.strip()}
+    return [rows[i] for i in MODEL_QUESTIONS]
+
+
+def _run_level(url: str, tokens: list[str], locators: list[str], per_client: int, model_qs: list[str]) -> dict:
+    import httpx
+
+    results: list[tuple[str, float, int, str]] = []
+    lock = threading.Lock()
+
+    def client(i: int) -> None:
+        headers = {"Authorization": f"Bearer {tokens[i]}"}
+        with httpx.Client(timeout=900) as http:
+            for j in range(per_client):
+                kind = "model" if j % 5 == 4 else "look-up"
+                q = model_qs[(i + j) % len(model_qs)] if kind == "model" else f"reserva {locators[(i * 7 + j) % len(locators)]}"
+                started = time.perf_counter()
+                try:
+                    r = http.post(url + "/v1/ask", json={"question": q}, headers=headers)
+                    code, err = r.status_code, (r.json().get("error") or "") if r.status_code == 200 else r.text[:80]
+                except Exception as exc:   # noqa: BLE001
+                    code, err = 0, type(exc).__name__
+                with lock:
+                    results.append((kind, time.perf_counter() - started, code, err))
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(len(tokens))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - started
+    out = {"requests": len(results), "wall_s": round(wall, 1), "answers_per_s": round(len(results) / wall, 2),
+           "errors": sum(code != 200 for _k, _s, code, _e in results)}
+    for kind in ("look-up", "model"):
+        secs = [s for k, s, _c, _e in results if k == kind]
+        if secs:
+            out[kind] = {"n": len(secs), "p50_s": round(pct(secs, 50), 2), "p95_s": round(pct(secs, 95), 2)}
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--clients", default="1,5,20")
+    ap.add_argument("--slots", default="1,2", help="model-server slot counts to measure beside the FIFO")
+    ap.add_argument("--per-client", type=int, default=5)
+    args = ap.parse_args()
+    levels = [int(x) for x in args.clients.split(",")]
+
+    from api.app import create_app
+    from assistant.llm.server import build_server, server_command, start_server, wait_ready
+    from assistant.models import locate
+    from assistant.users import add_user, issue_token
+    from db.settings import load_settings
+    from seed_data.loaders import seed_database
+    from sql_tools.audit import get_audit_log
+    from tests.test_api import Server, _free_port
+
+    work = Path(tempfile.mkdtemp(prefix="abordo-load-"))
+    db_url = f"sqlite:///{work / 'demo.sqlite'}"
+    seed_database(db_url, passengers=5000, progress=False)
+    import sqlite3
+
+    conn = sqlite3.connect(work / "demo.sqlite")
+    locators = [r[0] for r in conn.execute("SELECT record_locator FROM bookings ORDER BY booking_id LIMIT 500")]
+    conn.close()
+    base = load_settings()
+    configs = [("in-process FIFO", None)] + [(f"llama-server, {k} slot(s)", k) for k in map(int, args.slots.split(","))]
+    report = {"per_client": args.per_client, "mix": "4 look-ups : 1 model question", "configs": {}}
+    for label, slots in configs:
+        app_url = f"sqlite:///{work / f'app-{slots or 0}.sqlite'}"
+        server_proc = None
+        if slots:
+            port = _free_port()
+            cmd = server_command(build_server(), locate(base.model).path, port=port, parallel=slots, slot_ctx=4608,
+                                 threads=base.n_threads)
+            server_proc = start_server(cmd, log_path=work / f"llama-server-{slots}.log")
+            wait_ready(f"http://127.0.0.1:{port}", server_proc)
+            os.environ["ABORDO_MODEL_SLOTS"] = str(slots)
+            settings = base.__class__(**{**base.__dict__, "database_url": db_url, "app_url": app_url,
+                                         "openai_base_url": f"http://127.0.0.1:{port}/v1"})
+        else:
+            settings = base.__class__(**{**base.__dict__, "database_url": db_url, "app_url": app_url})
+        os.environ["ABORDO_API_RATE_PER_MINUTE"] = "100000"
+        tokens = []
+        for i in range(max(levels)):
+            add_user(app_url, f"load{i}", "agent", "load-password", replace=True)
+            tokens.append(issue_token(app_url, f"load{i}"))
+        api = Server(create_app(settings))
+        try:
+            if slots:
+                from assistant.model_cli import warm_slots
+
+                warm_slots(settings, settings.openai_base_url, slots)
+            else:
+                api.server.config.app.state.service.assistant(
+                    type("U", (), {"name": "warm", "role": "agent"})(), None).warm()
+            rows = {}
+            for n in levels:
+                before = get_audit_log(app_url).count()
+                row = _run_level(api.url, tokens[:n], locators, args.per_client, _questions())
+                row["audit_records"] = get_audit_log(app_url).count() - before
+                row["no_answer_lost"] = row["errors"] == 0 and row["audit_records"] >= row["requests"]
+                rows[str(n)] = row
+                print(f"{label:<26} {n:>3} clients: {row['answers_per_s']:>6} answers/s, model p95 "
+                      f"{row.get('model', {}).get('p95_s', '-')} s, look-up p95 {row.get('look-up', {}).get('p95_s', '-')} s,"
+                      f" errors {row['errors']}, audit {row['audit_records']}/{row['requests']}", flush=True)
+            report["configs"][label] = rows
+        finally:
+            api.stop()
+            if server_proc is not None:
+                server_proc.terminate()
+                server_proc.wait(30)
+    write_result("load", {**report, "machine": machine()})
+
+
+if __name__ == "__main__":
+    main()

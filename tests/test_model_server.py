@@ -1,0 +1,183 @@
+"""llama.cpp's own server as the model engine, for real: built from the llama-cpp-python sdist (cached
+after the first build), started on loopback with the 0.5B model, answering through the OpenAI-compatible
+backend and the HTTP API, and killed mid-answer to see that the API stays up and recovers."""
+from __future__ import annotations
+
+import signal
+import socket
+import threading
+import time
+
+import httpx
+import pytest
+
+from db.settings import Settings
+from tests.test_api import Server
+
+pytestmark = [pytest.mark.model, pytest.mark.slow]
+MODEL = "qwen2.5-coder-0.5b"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class ModelServer:
+    def __init__(self, binary, model, tmp_path, parallel: int = 2, slot_ctx: int = 4608):
+        from assistant.llm.server import server_command
+
+        self.port = _free_port()
+        self.cmd = server_command(binary, model, port=self.port, parallel=parallel, slot_ctx=slot_ctx, threads=2)
+        self.log = tmp_path / f"llama-server-{self.port}.log"
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.proc = None
+
+    def start(self) -> ModelServer:
+        from assistant.llm.server import start_server, wait_ready
+
+        self.proc = start_server(self.cmd, log_path=self.log)
+        wait_ready(self.base, self.proc, timeout=180)
+        return self
+
+    def kill(self) -> None:
+        import os
+
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+
+
+@pytest.fixture(scope="module")
+def binary():
+    from assistant.llm.server import build_server
+
+    return build_server(say=print)
+
+
+@pytest.fixture(scope="module")
+def model_path():
+    from assistant.errors import ModelNotFound
+    from assistant.models import locate
+
+    try:
+        return locate(MODEL).path
+    except ModelNotFound as exc:
+        pytest.fail(f"the 0.5B model is needed: `abordo model fetch --name {MODEL}` ({exc})")
+
+
+@pytest.fixture(scope="module")
+def model_server(binary, model_path, tmp_path_factory):
+    server = ModelServer(binary, model_path, tmp_path_factory.mktemp("llama-server")).start()
+    yield server
+    server.kill()
+
+
+def test_the_server_is_built_portable_and_runs(binary):
+    from assistant.llm.server import _smoke
+
+    assert binary.is_file() and _smoke(binary)
+
+
+def test_the_openai_backend_reports_the_servers_prompt_cache(model_server):
+    """Two calls with one long shared prefix: the second reads only its new tokens (the slot's cache)."""
+    from langchain_core.messages import HumanMessage, SystemMessage
+
+    from assistant.llm.openai_compat import make_openai_chat
+
+    chat = make_openai_chat(f"{model_server.base}/v1", max_tokens=8)
+    system = SystemMessage("You write SQLite queries for an airline database. " * 40)
+    first = chat.invoke([system, HumanMessage("Count the flights.")])
+    second = chat.invoke([system, HumanMessage("Count the bookings.")])
+    assert first.content and second.content
+    u1, u2 = first.usage_metadata, second.usage_metadata
+    assert u1["input_tokens"] > 300 and u2["output_tokens"] >= 1
+    cached = (u2.get("input_token_details") or {}).get("cache_read")
+    assert cached is not None and cached > 300, u2          # the shared prefix came from the slot's cache
+
+
+def test_the_api_survives_a_model_server_killed_mid_answer(binary, model_path, demo_db, tmp_path):
+    """The request in flight gets a 503 problem with a clear code; the worker stays up; once the model
+    server is back, the next question is answered."""
+    from api.app import create_app
+    from assistant.users import ensure_demo_users, issue_token
+    from sql_tools.audit import get_audit_log
+
+    server = ModelServer(binary, model_path, tmp_path, parallel=1).start()
+    app_url = f"sqlite:///{tmp_path / 'app.sqlite'}"
+    ensure_demo_users(app_url)
+    headers = {"Authorization": f"Bearer {issue_token(app_url, 'agente')}"}
+    api = Server(create_app(Settings(database_url=f"sqlite:///{demo_db}", app_url=app_url,
+                                     openai_base_url=f"{server.base}/v1")))
+    try:
+        result: dict = {}
+
+        def ask() -> None:
+            result["r"] = httpx.post(api.url + "/v1/ask", json={"question": "¿Cuántos vuelos hay?"}, headers=headers,
+                                     timeout=300)
+
+        t = threading.Thread(target=ask)
+        t.start()
+        time.sleep(3)                                # reading the ~3,300-token prefix: mid-answer
+        server.kill()
+        t.join(120)
+        r = result["r"]
+        assert r.status_code == 503, r.text
+        assert r.json()["code"] == "model_unavailable" and "Traceback" not in r.text
+        assert httpx.get(api.url + "/healthz").status_code == 200
+        ready = httpx.get(api.url + "/readyz")
+        assert ready.status_code == 503 and ready.json()["checks"]["model"].startswith("unreachable")
+        server.start()                               # back on the same port
+        r = httpx.post(api.url + "/v1/ask", json={"question": "¿Cuántos vuelos hay?"}, headers=headers, timeout=300)
+        assert r.status_code == 200, r.text
+        out = r.json()
+        assert out["error"] is None and out["prompt_tokens"] > 1000, out     # the schema prefix and the question
+        assert 0 < out["new_prompt_tokens"] <= out["prompt_tokens"] and out["completion_tokens"] > 0
+        assert get_audit_log(app_url).tail(1)[0].verdict == "accepted"
+    finally:
+        api.stop()
+        server.kill()
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory):
+    from seed_data.loaders import seed_database
+
+    path = tmp_path_factory.mktemp("model-server") / "demo.sqlite"
+    seed_database(f"sqlite:///{path}", passengers=300, progress=False)
+    return path
+
+
+def test_abordo_model_serve_starts_warms_and_prints_the_url(binary, tmp_path, demo_db):
+    """The command as the README gives it: the server comes up with the prefix in its slot and says
+    which ABORDO_OPENAI_BASE_URL to use; SIGTERM stops it and its llama-server."""
+    import os
+    import subprocess
+    import sys
+
+    port = _free_port()
+    env = {**os.environ, "ABORDO_MODEL": MODEL, "ABORDO_DATABASE_URL": f"sqlite:///{demo_db}",
+           "ABORDO_APP_URL": f"sqlite:///{tmp_path / 'app.sqlite'}"}
+    proc = subprocess.Popen([sys.executable, "-m", "assistant.cli", "model", "serve", "--port", str(port),
+                             "--parallel", "1"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+    try:
+        lines = []
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if line.startswith("ABORDO_OPENAI_BASE_URL="):
+                break
+        assert f"ABORDO_OPENAI_BASE_URL=http://127.0.0.1:{port}/v1\n" in lines, "".join(lines)
+        assert any("prompt prefix is in 1 slot" in line for line in lines), "".join(lines)
+        assert httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(30)
+    time.sleep(1)
+    with pytest.raises(httpx.HTTPError):
+        httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
