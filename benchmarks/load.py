@@ -65,7 +65,7 @@ def _run_level(url: str, tokens: list[str], locators: list[str], per_client: int
     for kind in ("look-up", "model"):
         secs = [s for k, s, _c, _e in results if k == kind]
         if secs:
-            out[kind] = {"n": len(secs), "p50_s": round(pct(secs, 50), 2), "p95_s": round(pct(secs, 95), 2)}
+            out[kind] = {"n": len(secs), "p50_s": round(pct(secs, 0.5), 2), "p95_s": round(pct(secs, 0.95), 2)}
     return out
 
 
