@@ -28,7 +28,7 @@ from api import conversations
 from assistant.errors import AssistantError, ModelNotFound
 from assistant.queue import FairQueue, QueueTimeout
 from assistant.users import User, get_user, verify_token
-from db.errors import DbError
+from db.errors import DatabaseUnreachable, DbError
 from db.settings import Settings, load_settings
 from sql_tools.audit import AuditRecord, get_audit_log
 from sql_tools.errors import SqlToolError
@@ -216,6 +216,8 @@ def create_app(settings: Settings | None = None, *, chat_model=None) -> FastAPI:
         except SqlToolError as exc:
             code = exc.code if exc.code in ("audit_failed", "database_unreachable") else "database_error"
             raise Problem(503, code, exc.text("en")) from None
+        except DatabaseUnreachable as exc:
+            raise Problem(503, "database_unreachable", f"{exc}; try again shortly", headers={"Retry-After": "10"}) from None
         except (DbError, AssistantError) as exc:
             raise Problem(503, "service_unavailable", str(exc)) from None
         except Exception as exc:

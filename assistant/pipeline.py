@@ -50,6 +50,7 @@ from assistant.reshape import (
 )
 from assistant.valuefix import move_values_to_their_table, repoint_values
 from db.catalog import Catalog, load_catalog
+from db.errors import DatabaseUnreachable
 from db.engines import dialect_of, make_engine
 from db.settings import Settings
 from sql_tools.errors import SqlToolError
@@ -183,7 +184,10 @@ class Assistant:
         if self._schema is None:
             engine = make_engine(self.settings.database_url)
             try:
-                inspector = sa.inspect(engine)
+                try:
+                    inspector = sa.inspect(engine)
+                except sa.exc.OperationalError:
+                    raise DatabaseUnreachable("cannot connect to the passenger database") from None
                 types, fks, pks = {}, {}, {}
                 for table in self.catalog.exposed_tables:
                     types[table] = {c["name"]: _short_type(c["type"]) for c in inspector.get_columns(table)}

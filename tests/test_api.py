@@ -309,3 +309,53 @@ def test_abordo_users_token_issues_lists_and_revokes(tmp_path, monkeypatch):
     assert "revoked" in runner.invoke(main, ["users", "token", "supervisor", "--list"]).output
     unknown = runner.invoke(main, ["users", "token", "nobody"])
     assert unknown.exit_code == 2 and "unknown user" in unknown.output
+
+
+def test_the_passenger_database_down_is_a_clear_503(tmp_path):
+    from api.app import create_app
+    from assistant.users import ensure_demo_users, issue_token
+
+    app_url = f"sqlite:///{tmp_path / 'app.sqlite'}"
+    ensure_demo_users(app_url)
+    port = _free_port()        # nothing listens there: a PostgreSQL server that is down
+    server = Server(create_app(Settings(database_url=f"postgresql://postgres@127.0.0.1:{port}/abordo", app_url=app_url),
+                               chat_model=ScriptedChat()))
+    try:
+        r = httpx.post(server.url + "/v1/ask", json={"question": "¿Cuántos vuelos hay hoy?"},
+                       headers={"Authorization": f"Bearer {issue_token(app_url, 'agente')}"}, timeout=60)
+        body = is_problem(r, 503, "database_unreachable")
+        assert "passenger database" in body["detail"] and r.headers["Retry-After"] == "10"
+        ready = httpx.get(server.url + "/readyz")
+        assert ready.status_code == 503 and ready.json()["checks"]["database"].startswith("unreachable")
+        assert httpx.get(server.url + "/healthz").status_code == 200
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("per_minute,ok", [(60, 50), (20, 20)])
+def test_a_burst_of_50_is_queued_or_429_never_a_crash(demo_db, tmp_path, monkeypatch, per_minute, ok):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from api.app import create_app
+    from assistant.users import ensure_demo_users, issue_token
+
+    monkeypatch.setenv("ABORDO_API_RATE_PER_MINUTE", str(per_minute))
+    app_url = f"sqlite:///{tmp_path / 'app.sqlite'}"
+    ensure_demo_users(app_url)
+    server = Server(create_app(Settings(database_url=f"sqlite:///{demo_db}", app_url=app_url),
+                               chat_model=ScriptedChat(["SELECT COUNT(*) FROM flights"])))
+    headers = {"Authorization": f"Bearer {issue_token(app_url, 'agente')}"}
+    try:
+        def one(i: int) -> int:
+            return httpx.post(server.url + "/v1/ask", json={"question": f"¿Cuántos vuelos hay? {i}"}, headers=headers,
+                              timeout=120).status_code
+
+        with ThreadPoolExecutor(50) as pool:
+            codes = list(pool.map(one, range(50)))
+        assert codes.count(200) == ok and codes.count(429) == 50 - ok, codes
+        assert httpx.get(server.url + "/healthz").status_code == 200
+        audited = get_audit_log(app_url).tail(200)
+        assert sum(r.verdict == "accepted" and r.code is None for r in audited) == ok
+        assert sum(r.code == "rate_limited" for r in audited) == 50 - ok
+    finally:
+        server.stop()
