@@ -8,6 +8,7 @@ traceback, and a refused request leaves an audit record like an answered one.
 """
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as _dt
 import json
@@ -17,7 +18,7 @@ import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -26,6 +27,7 @@ from pydantic import BaseModel, Field
 
 from api import conversations
 from assistant.errors import AssistantError, ModelNotFound
+from assistant.pipeline import Cancelled
 from assistant.queue import FairQueue, QueueTimeout
 from assistant.users import User, get_user, verify_token
 from db.errors import DatabaseUnreachable, DbError
@@ -193,7 +195,8 @@ def create_app(settings: Settings | None = None, *, chat_model=None) -> FastAPI:
             raise Problem(413, "question_too_long", f"a question has at most {MAX_QUESTION} characters")
         return question
 
-    def _answer(user: User, body: AskBody, question: str, on_stage=None, on_queue=None, on_token=None) -> dict:
+    def _answer(user: User, body: AskBody, question: str, on_stage=None, on_queue=None, on_token=None,
+                cancelled=None) -> dict:
         """One question through the Assistant: a card at once, else its turn at the model."""
         s = service.settings
         conversation_id = body.conversation_id or conversations.new_id()
@@ -206,8 +209,16 @@ def create_app(settings: Settings | None = None, *, chat_model=None) -> FastAPI:
             assistant = service.assistant(user, body.today)
             ans = assistant.look_up(question, memory=memory)
             if ans is None:
-                with service.queue.turn(timeout=service.queue_timeout, on_position=on_queue or (lambda n: None)):
-                    ans = assistant.ask(question, memory=memory, on_stage=on_stage, on_token=on_token)
+                def waiting(n: int) -> None:
+                    if cancelled is not None and cancelled():
+                        raise Cancelled("withdrawn while waiting")    # the queue releases the ticket
+                    (on_queue or (lambda _n: None))(n)
+
+                with service.queue.turn(timeout=service.queue_timeout, on_position=waiting):
+                    ans = assistant.ask(question, memory=memory, on_stage=on_stage, on_token=on_token,
+                                        cancelled=cancelled)
+        except Cancelled:
+            raise
         except QueueTimeout:
             raise Problem(503, "busy", "every model slot stayed busy too long; try again",
                           headers={"Retry-After": "30"}) from None
@@ -241,13 +252,17 @@ def create_app(settings: Settings | None = None, *, chat_model=None) -> FastAPI:
     def ask_stream(request: Request, body: AskBody, user: User = Depends(current_user)) -> StreamingResponse:
         question = _checked_question(request, body)
         events: queue.Queue = queue.Queue()
+        gone = threading.Event()
 
         def run() -> None:
             try:
                 result = _answer(user, body, question, on_stage=lambda st: events.put(("stage", {"stage": st})),
                                  on_queue=lambda n: events.put(("queue", {"position": n})),
-                                 on_token=lambda tok: events.put(("token", {"text": tok})))
+                                 on_token=lambda tok: events.put(("token", {"text": tok})), cancelled=gone.is_set)
                 events.put(("answer", result))
+            except Cancelled:
+                service.audit_refusal(request, "client_disconnected", "the client went away before the answer",
+                                      user)
             except Problem as exc:
                 events.put(("problem", {"status": exc.status, "code": exc.code, "detail": exc.detail}))
             except Exception:
@@ -258,10 +273,24 @@ def create_app(settings: Settings | None = None, *, chat_model=None) -> FastAPI:
 
         threading.Thread(target=run, name="abordo-ask-stream", daemon=True).start()
 
-        def stream() -> Iterator[str]:
-            while (item := events.get()) is not None:
-                kind, data = item
-                yield f"event: {kind}\ndata: {json.dumps(data, ensure_ascii=False, default=str)}\n\n"
+        async def stream() -> AsyncIterator[str]:
+            """Events as they come; a client that went away withdraws the question (its generation
+            stops, and on a model server its slot is freed)."""
+            try:
+                while True:
+                    try:
+                        item = events.get_nowait()
+                    except queue.Empty:
+                        if await request.is_disconnected():
+                            return
+                        await asyncio.sleep(0.05)
+                        continue
+                    if item is None:
+                        return
+                    kind, data = item
+                    yield f"event: {kind}\ndata: {json.dumps(data, ensure_ascii=False, default=str)}\n\n"
+            finally:
+                gone.set()
 
         return StreamingResponse(stream(), media_type="text/event-stream")
 

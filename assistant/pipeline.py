@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -66,6 +67,10 @@ REPAIRABLE = {"parse_error", "multiple_statements", "not_a_query", "write_or_com
               "date_ignored", "identifier_aggregated", "join_unclear"}
 REFUSE_MARK = "REFUSE"
 SQL_STOP = ["\n\n", "\nQ:", "```\n", "<|im_end|>"]
+
+
+class Cancelled(Exception):
+    """The asker withdrew the question (a client that went away): nothing more is computed."""
 
 
 @dataclass
@@ -163,6 +168,7 @@ class Assistant:
         self.model_name = getattr(chat_model, "model_name", None) or type(chat_model).__name__
         self._system: str | None = None
         self._schema: tuple[dict, dict, dict] | None = None
+        self._cancel = threading.local()     # per asking thread: the `cancelled` of its `ask`
 
     # --- the static prefix ---------------------------------------------------------------------
 
@@ -338,7 +344,17 @@ class Assistant:
 
     def ask(self, question: str, *, memory: Memory | None = None,
             on_stage: Callable[[str], None] | None = None,
-            on_token: Callable[[str], None] | None = None) -> Answer:
+            on_token: Callable[[str], None] | None = None,
+            cancelled: Callable[[], bool] | None = None) -> Answer:
+        """Answer one question. `cancelled()` turning true (the asker went away) stops the model
+        between two streamed tokens and raises Cancelled: a model server then frees the slot."""
+        self._cancel.check = cancelled
+        try:
+            return self._ask(question, memory=memory, on_stage=on_stage, on_token=on_token)
+        finally:
+            self._cancel.check = None
+
+    def _ask(self, question: str, *, memory: Memory | None, on_stage, on_token) -> Answer:
         started = time.perf_counter()
         stage = on_stage or (lambda _name: None)
         question = (question or "").strip()
@@ -469,9 +485,14 @@ class Assistant:
         turns = [HumanMessage(turns)] if isinstance(turns, str) else turns
         messages = [SystemMessage(self.system_prompt), *turns]
         kwargs = {"max_tokens": max_tokens}
+        cancelled = getattr(self._cancel, "check", None)
+        if cancelled is not None and cancelled():
+            raise Cancelled("the question was withdrawn")
         if on_token is not None or cut_when is not None:
             text, meta, chunks = "", {}, 0
             for chunk in self.chat.stream(messages, stop=stop, **kwargs):
+                if cancelled is not None and cancelled():
+                    raise Cancelled("the question was withdrawn")   # closes the stream: the server stops
                 text += chunk.content
                 chunks += bool(chunk.content)
                 if on_token is not None:

@@ -181,3 +181,37 @@ def test_abordo_model_serve_starts_warms_and_prints_the_url(binary, tmp_path, de
     time.sleep(1)
     with pytest.raises(httpx.HTTPError):
         httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
+
+
+def test_a_client_that_leaves_mid_stream_frees_its_slot(binary, model_path, demo_db, tmp_path):
+    """The stream's client goes away while the model is working: the generation stops at its next token,
+    the slot is idle again, and the withdrawn question is audited."""
+    from api.app import create_app
+    from assistant.users import ensure_demo_users, issue_token
+    from sql_tools.audit import get_audit_log
+
+    server = ModelServer(binary, model_path, tmp_path, parallel=1).start()
+    app_url = f"sqlite:///{tmp_path / 'app.sqlite'}"
+    ensure_demo_users(app_url)
+    headers = {"Authorization": f"Bearer {issue_token(app_url, 'agente')}"}
+    api = Server(create_app(Settings(database_url=f"sqlite:///{demo_db}", app_url=app_url,
+                                     openai_base_url=f"{server.base}/v1")))
+    try:
+        with httpx.stream("POST", api.url + "/v1/ask/stream", json={"question": "¿Cuántos vuelos hay por origen?"},
+                          headers=headers, timeout=300) as r:
+            for line in r.iter_lines():
+                if line.startswith("data: ") and '"generate"' in line:
+                    break                          # the model is reading the prompt: leave now
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            if any(rec.code == "client_disconnected" for rec in get_audit_log(app_url).tail(5)):
+                break
+            time.sleep(0.5)
+        else:
+            pytest.fail("the withdrawn question was not audited")
+        time.sleep(1)
+        slots = httpx.get(server.base + "/slots", timeout=10).json()
+        assert not any(s.get("is_processing") for s in slots), slots
+    finally:
+        api.stop()
+        server.kill()
