@@ -244,7 +244,7 @@ def test_three_questions_and_a_look_up_say_what_they_computed(server, browser):
     reply.get_by_text(f"Reserva {locator}").first.wait_for(timeout=30_000)
     said = _restatement(reply)
     assert said.startswith(f"Qué se calculó: Ficha de la reserva {locator}"), said
-    assert reply.locator('[data-testid="stDataFrame"]').count() >= 1      # the coupons
+    reply.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=30_000)     # the coupons
     assert "Traceback" not in page.content()
     # The chat scrolls inside the page: a tall window shows the whole conversation in one picture.
     page.set_viewport_size({"width": 1400, "height": 4200})
