@@ -96,9 +96,8 @@ class Service:
         self._chat = chat_model
         self._lock = threading.Lock()
         self._assistants: dict[tuple, object] = {}
-        slots = max(1, int(os.environ.get("ABORDO_MODEL_SLOTS", "4"))) if settings.openai_base_url else 1
-        self.queue = FairQueue(slots=slots)
-        self.rate = RateLimit(int(os.environ.get("ABORDO_API_RATE_PER_MINUTE", "60")))
+        self.queue = FairQueue(slots=max(1, settings.model_slots) if settings.openai_base_url else 1)
+        self.rate = RateLimit(max(1, settings.api_rate_per_minute))
         self.queue_timeout = float(os.environ.get("ABORDO_QUEUE_TIMEOUT", "600"))
 
     def chat(self):

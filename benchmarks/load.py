@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 import threading
@@ -106,12 +105,10 @@ def main() -> None:
                                  threads=base.n_threads)
             server_proc = start_server(cmd, log_path=work / f"llama-server-{slots}.log")
             wait_ready(f"http://127.0.0.1:{port}", server_proc)
-            os.environ["ABORDO_MODEL_SLOTS"] = str(slots)
-            settings = base.__class__(**{**base.__dict__, "database_url": db_url, "app_url": app_url,
-                                         "openai_base_url": f"http://127.0.0.1:{port}/v1"})
+            settings = base.replace(database_url=db_url, app_url=app_url, openai_base_url=f"http://127.0.0.1:{port}/v1",
+                                    model_slots=slots, api_rate_per_minute=100000)
         else:
-            settings = base.__class__(**{**base.__dict__, "database_url": db_url, "app_url": app_url})
-        os.environ["ABORDO_API_RATE_PER_MINUTE"] = "100000"
+            settings = base.replace(database_url=db_url, app_url=app_url, api_rate_per_minute=100000)
         tokens = []
         for i in range(max(levels)):
             add_user(app_url, f"load{i}", "agent", "load-password", replace=True)

@@ -62,6 +62,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("openai_api_key", "API key for the OpenAI-compatible endpoint."),
     Setting("trusted_user_header", "UI single sign-on: name of a header set by an authenticating reverse proxy "
                                    "(e.g. X-Forwarded-User); empty (default) = password sign-in only."),
+    Setting("api_rate_per_minute", "`abordo serve`: requests one user may make in any minute, per worker (429 past it)."),
+    Setting("model_slots", "`abordo serve` with openai_base_url: questions sent to the model server at once "
+                           "(its --parallel slots); the in-process model always takes one."),
 )
 
 
@@ -93,6 +96,8 @@ class Settings:
     openai_model: str = ""
     openai_api_key: str = ""
     trusted_user_header: str = ""
+    api_rate_per_minute: int = 60
+    model_slots: int = 4
 
     def replace(self, **changes) -> Settings:
         """A copy with some settings changed; `None` values (unset CLI options) are ignored."""

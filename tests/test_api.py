@@ -208,10 +208,9 @@ def test_the_rate_limit_answers_429_with_retry_after(demo_db, tmp_path, monkeypa
     from api.app import create_app
     from assistant.users import ensure_demo_users, issue_token
 
-    monkeypatch.setenv("ABORDO_API_RATE_PER_MINUTE", "3")
     app_url = f"sqlite:///{tmp_path / 'app.sqlite'}"
     ensure_demo_users(app_url)
-    server = Server(create_app(Settings(database_url=f"sqlite:///{demo_db}", app_url=app_url),
+    server = Server(create_app(Settings(database_url=f"sqlite:///{demo_db}", app_url=app_url, api_rate_per_minute=3),
                                chat_model=ScriptedChat()))
     try:
         headers = {"Authorization": f"Bearer {issue_token(app_url, 'agente')}"}
@@ -339,10 +338,10 @@ def test_a_burst_of_50_is_queued_or_429_never_a_crash(demo_db, tmp_path, monkeyp
     from api.app import create_app
     from assistant.users import ensure_demo_users, issue_token
 
-    monkeypatch.setenv("ABORDO_API_RATE_PER_MINUTE", str(per_minute))
     app_url = f"sqlite:///{tmp_path / 'app.sqlite'}"
     ensure_demo_users(app_url)
-    server = Server(create_app(Settings(database_url=f"sqlite:///{demo_db}", app_url=app_url),
+    server = Server(create_app(Settings(database_url=f"sqlite:///{demo_db}", app_url=app_url,
+                                        api_rate_per_minute=per_minute),
                                chat_model=ScriptedChat(["SELECT COUNT(*) FROM flights"])))
     headers = {"Authorization": f"Bearer {issue_token(app_url, 'agente')}"}
     try:
