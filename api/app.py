@@ -27,6 +27,8 @@ from pydantic import BaseModel, Field
 
 from api import conversations
 from assistant.errors import AssistantError, ModelNotFound
+from assistant.llm import TEST_MODEL_ENV, make_chat_model, seam_model
+from assistant.llm.openai_compat import is_unreachable
 from assistant.pipeline import Cancelled
 from assistant.queue import FairQueue, QueueTimeout
 from assistant.users import User, get_user, verify_token
@@ -37,7 +39,6 @@ from sql_tools.errors import SqlToolError
 
 log = logging.getLogger("abordo.api")
 MAX_QUESTION = 2000
-TEST_MODEL_ENV = "ABORDO_TEST_CHAT_MODEL"     # the same test seam as the chat page: "module:function"
 
 
 class Problem(Exception):
@@ -103,16 +104,7 @@ class Service:
     def chat(self):
         with self._lock:
             if self._chat is None:
-                spec = os.environ.get(TEST_MODEL_ENV, "")
-                if spec:
-                    import importlib
-
-                    module, _, func = spec.partition(":")
-                    self._chat = getattr(importlib.import_module(module), func)(self.settings)
-                else:
-                    from assistant.llm import make_chat_model
-
-                    self._chat = make_chat_model(self.settings)
+                self._chat = seam_model(self.settings) or make_chat_model(self.settings)
             return self._chat
 
     def assistant(self, user: User, today: _dt.date | None):
@@ -231,7 +223,7 @@ def create_app(settings: Settings | None = None, *, chat_model=None) -> FastAPI:
         except (DbError, AssistantError) as exc:
             raise Problem(503, "service_unavailable", str(exc)) from None
         except Exception as exc:
-            if _is_model_connection_error(exc):
+            if is_unreachable(exc):
                 raise Problem(503, "model_unavailable", "the model server did not answer; try again shortly",
                               headers={"Retry-After": "10"}) from None
             raise
@@ -366,20 +358,6 @@ def _readiness(s: Settings) -> dict[str, str]:
         except Exception as exc:
             out["model"] = f"missing ({type(exc).__name__})"
     return out
-
-
-def _is_model_connection_error(exc: BaseException) -> bool:
-    """A model server that is down or went away mid-answer (httpx/openai connection errors)."""
-    names = {type(e).__name__ for e in _chain(exc)}
-    return bool(names & {"APIConnectionError", "APITimeoutError", "ConnectError", "RemoteProtocolError",
-                         "ReadError", "ConnectionRefusedError", "InternalServerError", "ServiceUnavailableError"})
-
-
-def _chain(exc: BaseException | None):
-    seen = 0
-    while exc is not None and seen < 10:
-        yield exc
-        exc, seen = exc.__cause__ or exc.__context__, seen + 1
 
 
 def app_from_environment() -> FastAPI:

@@ -1008,12 +1008,6 @@ _LABEL_SOURCES = {c.out: (c.table, c.column) for c in
 _LABEL_SOURCES["ticket_number"] = ("ticket_segments", "ticket_number")
 
 
-def _short(text: str) -> str:
-    head = re.split(r"\s*[;:,]\s|\s*\(|\s+\d+-\d+", text, maxsplit=1)[0].strip()
-    head = re.sub(r"^\d+-digit\s+|\s+de\s+\d+\s+d[ií]gitos\b", "", head)   # '10-digit bag tag' -> 'bag tag'
-    return head[:1].upper() + head[1:] if head else ""
-
-
 _LABELS: dict[int, tuple[object, dict]] = {}
 
 
@@ -1028,7 +1022,7 @@ def _labels(catalog) -> dict:
         if info is None:
             continue
         for lang, words in out.items():
-            label = info.label.get(lang) or _short(info.description.get(lang))
+            label = info.short_label(lang)
             if label:
                 words[name] = label
     if len(_LABELS) > 16:

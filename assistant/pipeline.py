@@ -168,7 +168,7 @@ class Assistant:
         self.model_name = getattr(chat_model, "model_name", None) or type(chat_model).__name__
         self._system: str | None = None
         self._schema: tuple[dict, dict, dict] | None = None
-        self._cancel = threading.local()     # per asking thread: the `cancelled` of its `ask`
+        self._thread = threading.local()     # per asking thread: its `cancelled`, and what look_up linked
 
     # --- the static prefix ---------------------------------------------------------------------
 
@@ -301,7 +301,7 @@ class Assistant:
             cities = airport_cities(self.catalog, self.fetch)
         except SqlToolError:
             cities = {}
-        return Words(self.catalog, self.join_graph, cities, airport_columns(self.catalog))
+        return Words(self.catalog, self.join_graph, cities, airport_columns(self.catalog), self.row_keys)
 
     def restate(self, guard_result, lang: str) -> Restatement:
         """What the checked query computes, in `lang` (the LIMIT the guard added is not the asker's)."""
@@ -348,11 +348,11 @@ class Assistant:
             cancelled: Callable[[], bool] | None = None) -> Answer:
         """Answer one question. `cancelled()` turning true (the asker went away) stops the model
         between two streamed tokens and raises Cancelled: a model server then frees the slot."""
-        self._cancel.check = cancelled
+        self._thread.check = cancelled
         try:
             return self._ask(question, memory=memory, on_stage=on_stage, on_token=on_token)
         finally:
-            self._cancel.check = None
+            self._thread.check = None
 
     def _ask(self, question: str, *, memory: Memory | None, on_stage, on_token) -> Answer:
         started = time.perf_counter()
@@ -371,8 +371,7 @@ class Assistant:
                 return self._refuse(ans, refusal)
             stage("link")
             t = time.perf_counter()
-            linked = link(question, catalog=self.catalog, today=self.settings.today, fetch=self.fetch,
-                          values=self.stored_values)
+            linked = self._link(question)
             ans.timings["link"] = time.perf_counter() - t
             ans.lang = linked.lang
             ans.hints = linked.prompt_lines()
@@ -411,12 +410,22 @@ class Assistant:
                       values=self.stored_values)
         card = card_request(question, linked.hints, catalog=self.catalog)
         if card is None:
+            self._thread.linked = (question, linked)   # the `ask` that follows in this thread reuses it
             return None
         ans = Answer(question=question, lang=linked.lang, model=self.model_name, hints=linked.prompt_lines())
         ans.timings["link"] = time.perf_counter() - started
         self._open_card(ans, card, question, memory, lambda _s: None)
         ans.timings["total"] = time.perf_counter() - started
         return ans
+
+    def _link(self, question: str):
+        """The linker's hints for `question`: those `look_up` just found in this thread, else a new link
+        (its name and value look-ups are database queries, not to be run twice per question)."""
+        done, self._thread.linked = getattr(self._thread, "linked", None), None
+        if done is not None and done[0] == question:
+            return done[1]
+        return link(question, catalog=self.catalog, today=self.settings.today, fetch=self.fetch,
+                    values=self.stored_values)
 
     def _open_card(self, ans: Answer, request, question: str, memory: Memory | None, stage) -> None:
         """A record look-up as a card: one fixed, guarded, masked and audited query, no model call.
@@ -485,7 +494,7 @@ class Assistant:
         turns = [HumanMessage(turns)] if isinstance(turns, str) else turns
         messages = [SystemMessage(self.system_prompt), *turns]
         kwargs = {"max_tokens": max_tokens}
-        cancelled = getattr(self._cancel, "check", None)
+        cancelled = getattr(self._thread, "check", None)
         if cancelled is not None and cancelled():
             raise Cancelled("the question was withdrawn")
         if on_token is not None or cut_when is not None:

@@ -23,6 +23,7 @@ import sqlglot
 from sqlglot import exp
 
 from assistant.joinfix import JoinGraph
+from db.catalog import short_description
 
 MONTHS = {"es": "ene feb mar abr may jun jul ago sep oct nov dic".split(),
           "en": "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()}
@@ -141,9 +142,10 @@ class Words:
     name comes from the catalog's place words when it has one."""
 
     def __init__(self, catalog, graph: JoinGraph | None = None, places: Mapping[str, str] | None = None,
-                 airport_columns: Sequence[str] = ()):
+                 airport_columns: Sequence[str] = (), keys: Mapping[str, str] | None = None):
         self.catalog = catalog
         self.graph = graph
+        self.keys = {t: k.lower() for t, k in (keys or {}).items()}     # table -> its one-column primary key
         self.places = dict(places or {})
         self.airport_columns = {c.lower() for c in airport_columns}
         self._es_places: dict[str, str] = {}
@@ -157,19 +159,15 @@ class Words:
         """'Tarifa', 'Estado del cupón': the catalog's label, else its description up to the first
         clarification, else the column name."""
         info = self.catalog.column(table, column) if table else None
-        if info is not None:
-            if info.label.get(lang):
-                return info.label.get(lang)
-            short = _shorten(info.description.get(lang))
-            if short:
-                return short
+        if info is not None and info.short_label(lang):
+            return info.short_label(lang)
         return column.replace("_", " ")
 
     def noun(self, table: str | None, lang: str) -> str:
         t = self.catalog.exposed_tables.get(table or "")
         if t is None:
             return _W[lang]["rows"]
-        return t.noun.get(lang) or _shorten(t.description.get(lang)).lower() or table.replace("_", " ")
+        return t.noun.get(lang) or short_description(t.description.get(lang)).lower() or table.replace("_", " ")
 
     def value(self, table: str | None, column: str, value, lang: str) -> str:
         """A stored value as staff say it: 'volado (flown)', 'MEX (Ciudad de México)', '14 jun 2026'."""
@@ -196,19 +194,16 @@ class Words:
         return ref[0] if ref else None
 
     def is_key(self, table: str | None, column: str) -> bool:
-        """True for the column that identifies `table`'s rows (referenced by foreign keys, or the id)."""
-        if self.graph is None or not table:
+        """True for the column that identifies `table`'s rows: its primary key, or the key foreign keys
+        reference."""
+        if not table:
             return False
-        return self.graph.referenced_key(table, column) == column or column.lower() in (
-            f"{table.rstrip('s')}_id", "id")
+        return self.keys.get(table) == column.lower() or (
+            self.graph is not None and self.graph.referenced_key(table, column) == column)
 
 
 def _title(word: str) -> str:
     return " ".join(w if w in _SMALL_WORDS and i else w[:1].upper() + w[1:] for i, w in enumerate(word.split()))
-
-
-def _shorten(description: str) -> str:
-    return re.split(r"\s*[(:;,]\s*|\s+-\s+|\s*=\s*", (description or "").strip(), maxsplit=1)[0].strip().rstrip(".")
 
 
 def format_date(text: str, lang: str) -> str:

@@ -19,19 +19,16 @@ Needs PostgreSQL at ABORDO_TEST_PG_URL (default postgresql://postgres@127.0.0.1:
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import sqlalchemy as sa
 
 from benchmarks.common import machine, pct, write_result
-from benchmarks.lookups import DB_NAME, ensure_database
+from benchmarks.lookups import DB_NAME, open_bench_database
 
 TARGET_P95_MS = 50
 # Random records of each kind, as the question staff would type for them. Passengers are sampled with
@@ -120,20 +117,9 @@ def main() -> None:
     ap.add_argument("--role", default="agent", help="role the cards are opened for (agents use them)")
     args = ap.parse_args()
 
-    import psycopg2
-
-    from db.catalog import load_catalog
-    from db.roles import grant_readonly
-    from db.settings import Settings
     from sql_tools.lookup import make_fetch
 
-    url, seeded = ensure_database(args.passengers)
-    catalog = load_catalog()
-    grant_readonly(url, catalog, 3000)
-    raw = psycopg2.connect(sa.engine.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False))
-    raw.set_session(readonly=True, autocommit=True)
-    tmp = tempfile.mkdtemp(prefix="abordo-bench-")
-    settings = Settings(database_url=url, app_url=f"sqlite:///{tmp}/app.sqlite", today=dt.date(2026, 6, 15))
+    url, seeded, catalog, raw, settings = open_bench_database(args.passengers)
     fetch = make_fetch(settings, args.role)
     results = {}
     with raw.cursor() as cur:

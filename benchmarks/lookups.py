@@ -97,6 +97,24 @@ def ensure_database(passengers: int) -> tuple[str, float | None]:
     return url, seeded
 
 
+def open_bench_database(passengers: int):
+    """The benchmark database (seeded once), its read-only roles, a plain read-only connection for raw
+    timings and Settings with a throw-away app store: (url, seconds seeded or None, catalog, raw, settings)."""
+    import psycopg2
+
+    from db.catalog import load_catalog
+    from db.roles import grant_readonly
+    from db.settings import Settings
+
+    url, seeded = ensure_database(passengers)
+    catalog = load_catalog()
+    grant_readonly(url, catalog, 3000)
+    raw = psycopg2.connect(sa.engine.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False))
+    raw.set_session(readonly=True, autocommit=True)
+    tmp = tempfile.mkdtemp(prefix="abordo-bench-")
+    return url, seeded, catalog, raw, Settings(database_url=url, app_url=f"sqlite:///{tmp}/app.sqlite")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--samples", type=int, default=50, help="distinct values per lookup kind")
@@ -104,20 +122,9 @@ def main() -> None:
     ap.add_argument("--role", default="supervisor", help="role for the guarded path (supervisor: 1000-row cap)")
     args = ap.parse_args()
 
-    import psycopg2
-
-    from db.catalog import load_catalog
-    from db.roles import grant_readonly
-    from db.settings import Settings
     from sql_tools.service import run_guarded
 
-    url, seeded = ensure_database(args.passengers)
-    catalog = load_catalog()
-    grant_readonly(url, catalog, 3000)
-    raw = psycopg2.connect(sa.engine.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False))
-    raw.set_session(readonly=True, autocommit=True)
-    tmp = tempfile.mkdtemp(prefix="abordo-bench-")
-    settings = Settings(database_url=url, app_url=f"sqlite:///{tmp}/app.sqlite")
+    url, seeded, catalog, raw, settings = open_bench_database(args.passengers)
     results = {}
     with raw.cursor() as cur:
         cur.execute("SELECT COUNT(*) FROM passengers")

@@ -256,3 +256,19 @@ def test_look_up_answers_cards_only(settings, demo_db):
     assert assistant.look_up("¿Cuántos vuelos hay hoy?") is None
     assert assistant.look_up("") is None
     assert assistant.look_up("dame todos los correos") is None         # refused questions are ask()'s
+
+
+def test_a_question_that_is_no_card_is_linked_once(settings, monkeypatch):
+    """look_up then ask (what the page and the API do) run the linker's database look-ups once."""
+    import assistant.pipeline as pipeline
+
+    calls = []
+    real = pipeline.link
+    monkeypatch.setattr(pipeline, "link", lambda *a, **kw: calls.append(a[0]) or real(*a, **kw))
+    assistant = Assistant(settings, chat_model=RecordingChat(["SELECT COUNT(*) FROM flights"] * 2), role="agent",
+                          user="tester")
+    assert assistant.look_up("¿Cuántos vuelos hay?") is None
+    assert assistant.ask("¿Cuántos vuelos hay?").error is None
+    assert calls == ["¿Cuántos vuelos hay?"]
+    assistant.ask("¿Cuántos vuelos hay?")                 # a later ask links afresh
+    assert len(calls) == 2

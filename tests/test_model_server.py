@@ -3,8 +3,8 @@ after the first build), started on loopback with the 0.5B model, answering throu
 backend and the HTTP API, and killed mid-answer to see that the API stays up and recovers."""
 from __future__ import annotations
 
+import contextlib
 import signal
-import socket
 import threading
 import time
 
@@ -12,16 +12,10 @@ import httpx
 import pytest
 
 from db.settings import Settings
-from tests.test_api import Server
+from tests.test_api import Server, _free_port
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 MODEL = "qwen2.5-coder-0.5b"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class ModelServer:
@@ -100,17 +94,9 @@ def test_the_openai_backend_reports_the_servers_prompt_cache(model_server):
 def test_the_api_survives_a_model_server_killed_mid_answer(binary, model_path, demo_db, tmp_path):
     """The request in flight gets a 503 problem with a clear code; the worker stays up; once the model
     server is back, the next question is answered."""
-    from api.app import create_app
-    from assistant.users import ensure_demo_users, issue_token
     from sql_tools.audit import get_audit_log
 
-    server = ModelServer(binary, model_path, tmp_path, parallel=1).start()
-    app_url = f"sqlite:///{tmp_path / 'app.sqlite'}"
-    ensure_demo_users(app_url)
-    headers = {"Authorization": f"Bearer {issue_token(app_url, 'agente')}"}
-    api = Server(create_app(Settings(database_url=f"sqlite:///{demo_db}", app_url=app_url,
-                                     openai_base_url=f"{server.base}/v1")))
-    try:
+    with _api_on_a_model_server(binary, model_path, demo_db, tmp_path) as (server, api, app_url, headers):
         result: dict = {}
 
         def ask() -> None:
@@ -135,6 +121,22 @@ def test_the_api_survives_a_model_server_killed_mid_answer(binary, model_path, d
         assert out["error"] is None and out["prompt_tokens"] > 1000, out     # the schema prefix and the question
         assert 0 < out["new_prompt_tokens"] <= out["prompt_tokens"] and out["completion_tokens"] > 0
         assert get_audit_log(app_url).tail(1)[0].verdict == "accepted"
+
+
+@contextlib.contextmanager
+def _api_on_a_model_server(binary, model_path, demo_db, tmp_path):
+    """A one-slot model server and the API in front of it: (server, api, app_url, agent's headers)."""
+    from api.app import create_app
+    from assistant.users import ensure_demo_users, issue_token
+
+    server = ModelServer(binary, model_path, tmp_path, parallel=1).start()
+    app_url = f"sqlite:///{tmp_path / 'app.sqlite'}"
+    ensure_demo_users(app_url)
+    headers = {"Authorization": f"Bearer {issue_token(app_url, 'agente')}"}
+    api = Server(create_app(Settings(database_url=f"sqlite:///{demo_db}", app_url=app_url,
+                                     openai_base_url=f"{server.base}/v1")))
+    try:
+        yield server, api, app_url, headers
     finally:
         api.stop()
         server.kill()
@@ -186,17 +188,9 @@ def test_abordo_model_serve_starts_warms_and_prints_the_url(binary, tmp_path, de
 def test_a_client_that_leaves_mid_stream_frees_its_slot(binary, model_path, demo_db, tmp_path):
     """The stream's client goes away while the model is working: the generation stops at its next token,
     the slot is idle again, and the withdrawn question is audited."""
-    from api.app import create_app
-    from assistant.users import ensure_demo_users, issue_token
     from sql_tools.audit import get_audit_log
 
-    server = ModelServer(binary, model_path, tmp_path, parallel=1).start()
-    app_url = f"sqlite:///{tmp_path / 'app.sqlite'}"
-    ensure_demo_users(app_url)
-    headers = {"Authorization": f"Bearer {issue_token(app_url, 'agente')}"}
-    api = Server(create_app(Settings(database_url=f"sqlite:///{demo_db}", app_url=app_url,
-                                     openai_base_url=f"{server.base}/v1")))
-    try:
+    with _api_on_a_model_server(binary, model_path, demo_db, tmp_path) as (server, api, app_url, headers):
         with httpx.stream("POST", api.url + "/v1/ask/stream", json={"question": "¿Cuántos vuelos hay por origen?"},
                           headers=headers, timeout=300) as r:
             for line in r.iter_lines():
@@ -212,6 +206,3 @@ def test_a_client_that_leaves_mid_stream_frees_its_slot(binary, model_path, demo
         time.sleep(1)
         slots = httpx.get(server.base + "/slots", timeout=10).json()
         assert not any(s.get("is_processing") for s in slots), slots
-    finally:
-        api.stop()
-        server.kill()

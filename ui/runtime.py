@@ -11,7 +11,6 @@ log and the page gets a friendly message in the question's language.
 """
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 import threading
@@ -28,15 +27,13 @@ from assistant.memory import Memory
 from assistant.queue import FairQueue, QueueTimeout
 from db.engines import require_database
 from db.errors import DatabaseUnreachable, DbError
+from assistant.llm import TEST_MODEL_ENV
 from db.settings import Settings, load_settings
 from sql_tools.errors import SqlToolError
 from ui.texts import error_message
 
 log = logging.getLogger("abordo.ui")
 
-# Test seam: "module:function", called with the Settings, returning a LangChain chat model. Read only
-# when set (the AppTest suite injects a scripted fake model this way); never set in production.
-TEST_MODEL_ENV = "ABORDO_TEST_CHAT_MODEL"
 QUEUE_TIMEOUT_S = float(os.environ.get("ABORDO_QUEUE_TIMEOUT", "600"))
 
 
@@ -68,12 +65,10 @@ def _model_key(s: Settings) -> tuple:
 @st.cache_resource(show_spinner=False)
 def _shared_model(key: tuple, _settings: Settings):
     """The one chat model of this server process (not cached if it fails, so a fetched model is picked up)."""
-    spec = key[-1]
-    if spec:
-        module, _, func = spec.partition(":")
-        return getattr(importlib.import_module(module), func)(_settings)
-    from assistant.llm import make_chat_model
+    from assistant.llm import make_chat_model, seam_model
 
+    if key[-1]:
+        return seam_model(_settings)
     model = make_chat_model(_settings)
     threading.Thread(target=_warm, args=(model, _settings), name="abordo-warm", daemon=True).start()
     return model

@@ -13,6 +13,24 @@ if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
 
+# Test seam: "module:function", called with the Settings, returning a LangChain chat model. Read only
+# when set (the chat page's and the API's tests inject a scripted fake model this way); never set in
+# production.
+TEST_MODEL_ENV = "ABORDO_TEST_CHAT_MODEL"
+
+
+def seam_model(settings: Settings) -> BaseChatModel | None:
+    """The test seam's chat model when ABORDO_TEST_CHAT_MODEL is set, else None."""
+    import importlib
+    import os
+
+    spec = os.environ.get(TEST_MODEL_ENV, "")
+    if not spec:
+        return None
+    module, _, func = spec.partition(":")
+    return getattr(importlib.import_module(module), func)(settings)
+
+
 def make_chat_model(settings: Settings, **overrides) -> BaseChatModel:
     """The configured chat model (temperature 0). Raises ModelNotFound (one line) if the GGUF is missing.
 
@@ -36,4 +54,4 @@ def make_chat_model(settings: Settings, **overrides) -> BaseChatModel:
                         prompt_style=adapter.prompt if adapter else "", **overrides)
 
 
-__all__ = ["make_chat_model"]
+__all__ = ["TEST_MODEL_ENV", "make_chat_model", "seam_model"]

@@ -15,6 +15,32 @@ from assistant.errors import AssistantError
 PLACEHOLDER_API_KEY = "sk-no-key-required"
 
 
+def is_unreachable(exc: BaseException) -> bool:
+    """True when `exc` (or what caused it) says the model server is down or went away mid-answer:
+    the OpenAI client's connection errors and the HTTP transport's (a reset or truncated stream)."""
+    kinds: list[type] = []
+    try:
+        import openai
+
+        kinds += [openai.APIConnectionError, openai.InternalServerError]
+    except ImportError:
+        pass
+    try:
+        import httpx
+
+        kinds.append(httpx.TransportError)
+    except ImportError:
+        pass
+    seen: BaseException | None = exc
+    for _ in range(10):          # the cause chain, bounded
+        if seen is None:
+            return False
+        if isinstance(seen, (*kinds, ConnectionError)):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def make_openai_chat(base_url: str, model: str = "", api_key: str = "", temperature: float = 0.0,
                      **kwargs: Any) -> BaseChatModel:
     try:

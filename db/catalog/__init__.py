@@ -7,6 +7,8 @@ the prompt, the SQLite authorizer and the PostgreSQL grants all derive from it, 
 """
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -42,6 +44,15 @@ class ColumnInfo:
     synonyms: tuple[str, ...] = ()
     # A short name for column headers and restatements ('tarifa'); empty: derived from the description.
     label: Text2 = Text2()
+
+    def short_label(self, lang: str) -> str:
+        """The label, else the description up to its first clarification ('Estado del cupón'), else ''."""
+        return self.label.get(lang) or short_description(self.description.get(lang))
+
+
+def short_description(text: str) -> str:
+    """'Seat ('12A'); NULL before check-in' -> 'Seat': a description up to its first clarification."""
+    return re.split(r"\s*[(:;,]\s*|\s+-\s+|\s*=\s*", (text or "").strip(), maxsplit=1)[0].strip().rstrip(".")
 
 
 @dataclass(frozen=True)
