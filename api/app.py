@@ -137,6 +137,7 @@ def create_app(settings: Settings | None = None, *, chat_model=None) -> FastAPI:
     app = FastAPI(title="abordo", version="1", summary="Passenger look-up assistant: guarded, read-only, audited.")
     app.state.service = service
 
+    app.add_middleware(_ServedBy)
     @app.exception_handler(Problem)
     async def _on_problem(request: Request, exc: Problem):
         if exc.status in (401, 403, 413, 422, 429):
@@ -187,7 +188,7 @@ def create_app(settings: Settings | None = None, *, chat_model=None) -> FastAPI:
         return question
 
     def _answer(user: User, body: AskBody, question: str, on_stage=None, on_queue=None, on_token=None,
-                cancelled=None) -> dict:
+                cancelled=None, request: Request | None = None) -> dict:
         """One question through the Assistant: a card at once, else its turn at the model."""
         s = service.settings
         conversation_id = body.conversation_id or conversations.new_id()
@@ -205,28 +206,24 @@ def create_app(settings: Settings | None = None, *, chat_model=None) -> FastAPI:
                         raise Cancelled("withdrawn while waiting")    # the queue releases the ticket
                     (on_queue or (lambda _n: None))(n)
 
+                queued = time.perf_counter()
                 with service.queue.turn(timeout=service.queue_timeout, on_position=waiting):
+                    waited = time.perf_counter() - queued
                     ans = assistant.ask(question, memory=memory, on_stage=on_stage, on_token=on_token,
                                         cancelled=cancelled)
+                ans.timings["queue"] = waited         # the wait for a model slot, apart from the work
         except Cancelled:
             raise
-        except QueueTimeout:
-            raise Problem(503, "busy", "every model slot stayed busy too long; try again",
-                          headers={"Retry-After": "30"}) from None
-        except ModelNotFound as exc:
-            raise Problem(503, "model_unavailable", str(exc)) from None
-        except SqlToolError as exc:
+        except SqlToolError as exc:          # raised by the query service, which has audited the query
             code = exc.code if exc.code in ("audit_failed", "database_unreachable") else "database_error"
             raise Problem(503, code, exc.text("en")) from None
-        except DatabaseUnreachable as exc:
-            raise Problem(503, "database_unreachable", f"{exc}; try again shortly", headers={"Retry-After": "10"}) from None
-        except (DbError, AssistantError) as exc:
-            raise Problem(503, "service_unavailable", str(exc)) from None
         except Exception as exc:
-            if is_unreachable(exc):
-                raise Problem(503, "model_unavailable", "the model server did not answer; try again shortly",
-                              headers={"Retry-After": "10"}) from None
-            raise
+            failed = _failure(exc, service.queue_timeout)
+            if failed is None:
+                raise
+            if request is not None:          # no query ran, so this is the request's one audit record
+                service.audit_refusal(request, failed.code, failed.detail, user)
+            raise failed from None
         if ans.error == "audit_failed":     # nothing leaves without its audit record
             raise Problem(503, "audit_unavailable", "the audit log could not be written, so no answer is given")
         if ans.error == "database_unreachable":
@@ -237,7 +234,7 @@ def create_app(settings: Settings | None = None, *, chat_model=None) -> FastAPI:
 
     @app.post("/v1/ask", summary="Answer one question (an `abordo ask --json` object)")
     def ask(request: Request, body: AskBody, user: User = Depends(current_user)) -> dict:
-        return _answer(user, body, _checked_question(request, body))
+        return _answer(user, body, _checked_question(request, body), request=request)
 
     @app.post("/v1/ask/stream", summary="The same, as server-sent events: stage, queue, token, answer")
     def ask_stream(request: Request, body: AskBody, user: User = Depends(current_user)) -> StreamingResponse:
@@ -249,7 +246,8 @@ def create_app(settings: Settings | None = None, *, chat_model=None) -> FastAPI:
             try:
                 result = _answer(user, body, question, on_stage=lambda st: events.put(("stage", {"stage": st})),
                                  on_queue=lambda n: events.put(("queue", {"position": n})),
-                                 on_token=lambda tok: events.put(("token", {"text": tok})), cancelled=gone.is_set)
+                                 on_token=lambda tok: events.put(("token", {"text": tok})), cancelled=gone.is_set,
+                                 request=request)
                 events.put(("answer", result))
             except Cancelled:
                 service.audit_refusal(request, "client_disconnected", "the client went away before the answer",
@@ -323,6 +321,43 @@ def create_app(settings: Settings | None = None, *, chat_model=None) -> FastAPI:
         return JSONResponse({"status": "ready" if ok else "not_ready", "checks": checks}, status_code=200 if ok else 503)
 
     return app
+
+
+def _failure(exc: Exception, queue_timeout: float) -> Problem | None:
+    """The 503 problem for a failure before any query ran (None: a bug, answered as a 500)."""
+    if isinstance(exc, QueueTimeout):       # past what one machine takes: say when to come back
+        return Problem(503, "busy", f"every model slot stayed busy for {queue_timeout:g} s; try again",
+                       headers={"Retry-After": "30"})
+    if isinstance(exc, ModelNotFound):
+        return Problem(503, "model_unavailable", str(exc))
+    if isinstance(exc, DatabaseUnreachable):
+        return Problem(503, "database_unreachable", f"{exc}; try again shortly", headers={"Retry-After": "10"})
+    if isinstance(exc, (DbError, AssistantError)):
+        return Problem(503, "service_unavailable", str(exc))
+    if is_unreachable(exc):
+        return Problem(503, "model_unavailable", "the model server did not answer; try again shortly",
+                       headers={"Retry-After": "10"})
+    return None
+
+
+class _ServedBy:
+    """Names the worker process that answered (`X-Abordo-Worker`), for logs behind a load balancer
+    and the scale tests. Plain ASGI, so streams and disconnects pass through untouched."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def tagged(message):
+            if message["type"] == "http.response.start":
+                worker = (b"x-abordo-worker", str(os.getpid()).encode())
+                message = {**message, "headers": [*message.get("headers", []), worker]}
+            await send(message)
+
+        await self.app(scope, receive, tagged)
 
 
 def _readiness(s: Settings) -> dict[str, str]:

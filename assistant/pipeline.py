@@ -12,7 +12,7 @@ import functools
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -210,32 +210,46 @@ class Assistant:
         types, fks, pks = self._introspect()
         return prompts.compact_schema(self.catalog, types, fks, self.stored_values, pks)
 
-    def _reshape(self, sql: str, question: str) -> str:
-        """The deterministic rewrites of a model query: first the join conditions it left to the
-        schema (`JOIN tickets t`, raising `JoinUnclear` when the keys allow two readings), then those
-        that restore what the question asked (a grouping, a grouping through a reference, a count's
-        bound, the top group, a count left out, a person grouped by key and not by name, a total no
-        unused join multiplies, no column the WHERE fixes that the question did not ask for), then
-        those that change no value the query reads (the grouping columns shown, and first, a misplaced reference
-        value re-pointed, a value read from the one table of the query whose column holds it, an
-        entity list read through joins made DISTINCT, a difference of SQLite timestamps in seconds, day
-        comparisons as ranges on the column)."""
-        sql = complete_joins(sql, self.dialect, self.join_graph) or sql
-        sql = requested_grouping(sql, self.dialect, question, self.grouping_words) or sql
-        sql = regroup_through_reference(sql, self.dialect, question, self.grouping_words, self.join_graph) or sql
-        sql = count_threshold(sql, self.dialect, question, self.table_names) or sql
-        sql = top_of_groups(sql, self.dialect, question) or sql
-        sql = requested_count(sql, self.dialect, question, self.table_names) or sql
-        sql = people_grouped_by_key(sql, self.dialect, self.name_columns, self.row_keys) or sql
-        sql = fanned_out_totals(sql, self.dialect, self.join_graph) or sql
-        sql = unasked_constant_columns(sql, self.dialect, question, self.grouping_words) or sql
-        sql = grouping_columns_shown(sql, self.dialect) or sql
-        sql = grouping_columns_first(sql, self.dialect) or sql
-        sql = repoint_values(sql, self.dialect, self.join_graph, self.text_columns, self.fetch) or sql
-        sql = move_values_to_their_table(sql, self.dialect, self.stored_values, self.fetch) or sql
-        sql = distinct_entity_list(sql, self.dialect, self.entity_keys) or sql
-        sql = timestamp_differences(sql, self.dialect, self.timestamp_columns) or sql
-        return day_ranges(sql, self.dialect, self.timestamp_columns) or sql
+    def _reshape(self, sql: str, question: str, skip: Collection[str] = ()) -> str:
+        """The deterministic rewrites of a model query, in order (`rewrites`); `skip` names some to leave
+        out (`benchmarks/rewrites.py` measures what each one still changes)."""
+        for name, rewrite in self.rewrites:
+            if name not in skip:
+                sql = rewrite(sql, question) or sql
+        return sql
+
+    @functools.cached_property
+    def rewrites(self) -> tuple[tuple[str, Callable[[str, str], str | None]], ...]:
+        """The rewrites, in the order they run: first the join conditions the model left to the schema
+        (`JOIN tickets t`, raising `JoinUnclear` when the keys allow two readings), then those that
+        restore what the question asked (a grouping, a grouping through a reference, a count's bound,
+        the top group, a count left out, a person grouped by key and not by name, a total no unused join
+        multiplies, no column the WHERE fixes that the question did not ask for), then those that change
+        no value the query reads (the grouping columns shown, and first, a misplaced reference value
+        re-pointed, a value read from the one table of the query whose column holds it, an entity list
+        read through joins made DISTINCT, a difference of SQLite timestamps in seconds, day comparisons
+        as ranges on the column). Each returns the new SQL, or None when it does not apply."""
+        d = self.dialect
+        return (
+            ("complete_joins", lambda sql, q: complete_joins(sql, d, self.join_graph)),
+            ("requested_grouping", lambda sql, q: requested_grouping(sql, d, q, self.grouping_words)),
+            ("regroup_through_reference",
+             lambda sql, q: regroup_through_reference(sql, d, q, self.grouping_words, self.join_graph)),
+            ("count_threshold", lambda sql, q: count_threshold(sql, d, q, self.table_names)),
+            ("top_of_groups", lambda sql, q: top_of_groups(sql, d, q)),
+            ("requested_count", lambda sql, q: requested_count(sql, d, q, self.table_names)),
+            ("people_grouped_by_key", lambda sql, q: people_grouped_by_key(sql, d, self.name_columns, self.row_keys)),
+            ("fanned_out_totals", lambda sql, q: fanned_out_totals(sql, d, self.join_graph)),
+            ("unasked_constant_columns", lambda sql, q: unasked_constant_columns(sql, d, q, self.grouping_words)),
+            ("grouping_columns_shown", lambda sql, q: grouping_columns_shown(sql, d)),
+            ("grouping_columns_first", lambda sql, q: grouping_columns_first(sql, d)),
+            ("repoint_values", lambda sql, q: repoint_values(sql, d, self.join_graph, self.text_columns, self.fetch)),
+            ("move_values_to_their_table",
+             lambda sql, q: move_values_to_their_table(sql, d, self.stored_values, self.fetch)),
+            ("distinct_entity_list", lambda sql, q: distinct_entity_list(sql, d, self.entity_keys)),
+            ("timestamp_differences", lambda sql, q: timestamp_differences(sql, d, self.timestamp_columns)),
+            ("day_ranges", lambda sql, q: day_ranges(sql, d, self.timestamp_columns)),
+        )
 
     @functools.cached_property
     def entity_keys(self) -> dict[str, list[str]]:

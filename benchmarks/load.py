@@ -3,7 +3,8 @@ the FIFO queue and (b) llama.cpp's server with K slots. Each client sends a boun
 look-ups (cards) to 1 model question. Reports answers/s, p50/p95 latency per kind, errors, and whether
 every request left its audit record (no answer lost). Writes benchmarks/results/load.json.
 
-    flock /tmp/abordo-model.lock .venv/bin/python benchmarks/load.py [--clients 1,5,20] [--slots 1,2] [--per-client 5]
+    flock /tmp/abordo-model.lock .venv/bin/python benchmarks/load.py [--clients 1,5,20,50] [--slots 1,2,4]
+        [--draft-slots 2] [--per-client 5]
 Needs the 1.5B model (`abordo model fetch`) and, for the server rows, llama-server
 (`abordo model serve --build-only`). Loopback only; bounded in count and time.
 """
@@ -44,13 +45,16 @@ def _run_level(url: str, tokens: list[str], locators: list[str], per_client: int
                 kind = "model" if j % 5 == 4 else "look-up"
                 q = model_qs[(i + j) % len(model_qs)] if kind == "model" else f"reserva {locators[(i * 7 + j) % len(locators)]}"
                 started = time.perf_counter()
+                waited = 0.0
                 try:
                     r = http.post(url + "/v1/ask", json={"question": q}, headers=headers)
                     code, err = r.status_code, (r.json().get("error") or "") if r.status_code == 200 else r.text[:80]
+                    if code == 200:
+                        waited = r.json()["timings"].get("queue", 0.0)
                 except Exception as exc:   # noqa: BLE001
                     code, err = 0, type(exc).__name__
                 with lock:
-                    results.append((kind, time.perf_counter() - started, code, err))
+                    results.append((kind, time.perf_counter() - started, code, err, waited))
 
     started = time.perf_counter()
     threads = [threading.Thread(target=client, args=(i,)) for i in range(len(tokens))]
@@ -60,18 +64,24 @@ def _run_level(url: str, tokens: list[str], locators: list[str], per_client: int
         t.join()
     wall = time.perf_counter() - started
     out = {"requests": len(results), "wall_s": round(wall, 1), "answers_per_s": round(len(results) / wall, 2),
-           "errors": sum(code != 200 for _k, _s, code, _e in results)}
+           "errors": sum(code != 200 for _k, _s, code, _e, _w in results)}
     for kind in ("look-up", "model"):
-        secs = [s for k, s, _c, _e in results if k == kind]
+        secs = [s for k, s, _c, _e, _w in results if k == kind]
         if secs:
             out[kind] = {"n": len(secs), "p50_s": round(pct(secs, 0.5), 2), "p95_s": round(pct(secs, 0.95), 2)}
+    waits = [w for k, _s, _c, _e, w in results if k == "model"]
+    if waits:
+        out["model"].update(queue_p50_s=round(pct(waits, 0.5), 2), queue_p95_s=round(pct(waits, 0.95), 2),
+                            answers_per_min=round(60 * len(waits) / wall, 1))
     return out
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--clients", default="1,5,20")
-    ap.add_argument("--slots", default="1,2", help="model-server slot counts to measure beside the FIFO")
+    ap.add_argument("--clients", default="1,5,20,50")
+    ap.add_argument("--slots", default="1,2,4", help="model-server slot counts to measure beside the FIFO")
+    ap.add_argument("--draft-slots", default="", help="slot counts to measure again with the 0.5B draft model "
+                                                      "(speculative decoding), e.g. 2")
     ap.add_argument("--per-client", type=int, default=5)
     args = ap.parse_args()
     levels = [int(x) for x in args.clients.split(",")]
@@ -94,16 +104,20 @@ def main() -> None:
     locators = [r[0] for r in conn.execute("SELECT record_locator FROM bookings ORDER BY booking_id LIMIT 500")]
     conn.close()
     base = load_settings()
-    configs = [("in-process FIFO", None)] + [(f"llama-server, {k} slot(s)", k) for k in map(int, args.slots.split(","))]
+    configs = ([("in-process FIFO", None, False)]
+               + [(f"llama-server, {k} slot(s)", k, False) for k in map(int, filter(None, args.slots.split(",")))]
+               + [(f"llama-server, {k} slot(s) + 0.5B draft", k, True)
+                  for k in map(int, filter(None, args.draft_slots.split(",")))])
     report = {"per_client": args.per_client, "mix": "4 look-ups : 1 model question", "configs": {}}
-    for label, slots in configs:
-        app_url = f"sqlite:///{work / f'app-{slots or 0}.sqlite'}"
+    for n_config, (label, slots, draft) in enumerate(configs):
+        app_url = f"sqlite:///{work / f'app-{n_config}.sqlite'}"
         server_proc = None
         if slots:
             port = _free_port()
             cmd = server_command(build_server(), locate(base.model).path, port=port, parallel=slots, slot_ctx=4608,
-                                 threads=base.n_threads)
-            server_proc = start_server(cmd, log_path=work / f"llama-server-{slots}.log")
+                                 threads=base.n_threads,
+                                 draft=locate("qwen2.5-coder-0.5b").path if draft else None)
+            server_proc = start_server(cmd, log_path=work / f"llama-server-{n_config}.log")
             wait_ready(f"http://127.0.0.1:{port}", server_proc)
             settings = base.replace(database_url=db_url, app_url=app_url, openai_base_url=f"http://127.0.0.1:{port}/v1",
                                     model_slots=slots, api_rate_per_minute=100000)
@@ -129,8 +143,10 @@ def main() -> None:
                 row["audit_records"] = get_audit_log(app_url).count() - before
                 row["no_answer_lost"] = row["errors"] == 0 and row["audit_records"] >= row["requests"]
                 rows[str(n)] = row
-                print(f"{label:<26} {n:>3} clients: {row['answers_per_s']:>6} answers/s, model p95 "
-                      f"{row.get('model', {}).get('p95_s', '-')} s, look-up p95 {row.get('look-up', {}).get('p95_s', '-')} s,"
+                m = row.get("model", {})
+                print(f"{label:<38} {n:>3} clients: {row['answers_per_s']:>6} answers/s, model p50/p95 "
+                      f"{m.get('p50_s', '-')}/{m.get('p95_s', '-')} s (queue p95 {m.get('queue_p95_s', '-')} s, "
+                      f"{m.get('answers_per_min', '-')}/min), look-up p95 {row.get('look-up', {}).get('p95_s', '-')} s,"
                       f" errors {row['errors']}, audit {row['audit_records']}/{row['requests']}", flush=True)
             report["configs"][label] = rows
         finally:

@@ -63,8 +63,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("trusted_user_header", "UI single sign-on: name of a header set by an authenticating reverse proxy "
                                    "(e.g. X-Forwarded-User); empty (default) = password sign-in only."),
     Setting("api_rate_per_minute", "`abordo serve`: requests one user may make in any minute, per worker (429 past it)."),
-    Setting("model_slots", "`abordo serve` with openai_base_url: questions sent to the model server at once "
-                           "(its --parallel slots); the in-process model always takes one."),
+    Setting("model_slots", "`abordo serve` and the chat page with openai_base_url: questions sent to the model "
+                           "server at once (its --parallel slots); the in-process model always takes one."),
 )
 
 

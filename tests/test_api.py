@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -270,14 +271,20 @@ def test_abordo_serve_with_two_workers_shares_conversations(demo_db, tmp_path):
         else:
             pytest.fail((tmp_path / "serve.log").read_text()[-2000:])
         headers = {"Authorization": f"Bearer {token}"}
-        conversation = None
+        conversation, workers = None, set()
         for i in range(6):
             r = httpx.post(url + "/v1/ask", json={"question": f"¿Cuántos vuelos hay? ({i})",
                                                   "conversation_id": conversation}, headers=headers, timeout=60)
             assert r.status_code == 200, r.text
-            conversation = r.json()["conversation_id"]
+            conversation, _ = r.json()["conversation_id"], workers.add(r.headers["X-Abordo-Worker"])
         turns = httpx.get(url + f"/v1/conversations/{conversation}", headers=headers).json()["turns"]
         assert [t["question"][-3:] for t in turns] == ["(3)", "(4)", "(5)"]      # the bounded memory
+        for _ in range(5):                           # the kernel hands new connections to either worker
+            if len(workers) > 1:
+                break
+            with ThreadPoolExecutor(8) as pool:
+                workers |= set(pool.map(lambda _i: httpx.get(url + "/healthz").headers["X-Abordo-Worker"], range(16)))
+        assert len(workers) == 2 and str(proc.pid) not in workers, workers
         assert sum(r.code is None and r.user == "agente" for r in get_audit_log(app_url).tail(50)) == 6
     finally:
         import signal
@@ -327,14 +334,14 @@ def test_the_passenger_database_down_is_a_clear_503(tmp_path):
         ready = httpx.get(server.url + "/readyz")
         assert ready.status_code == 503 and ready.json()["checks"]["database"].startswith("unreachable")
         assert httpx.get(server.url + "/healthz").status_code == 200
+        (record,) = get_audit_log(app_url).tail(5)        # no query ran: the refusal is its one record
+        assert record.code == "database_unreachable" and record.question == "¿Cuántos vuelos hay hoy?"
     finally:
         server.stop()
 
 
 @pytest.mark.parametrize("per_minute,ok", [(60, 50), (20, 20)])
 def test_a_burst_of_50_is_queued_or_429_never_a_crash(demo_db, tmp_path, monkeypatch, per_minute, ok):
-    from concurrent.futures import ThreadPoolExecutor
-
     from api.app import create_app
     from assistant.users import ensure_demo_users, issue_token
 
@@ -356,5 +363,64 @@ def test_a_burst_of_50_is_queued_or_429_never_a_crash(demo_db, tmp_path, monkeyp
         audited = get_audit_log(app_url).tail(200)
         assert sum(r.verdict == "accepted" and r.code is None for r in audited) == ok
         assert sum(r.code == "rate_limited" for r in audited) == 50 - ok
+    finally:
+        server.stop()
+
+
+class SlowChat(ScriptedChat):
+    """A model that takes `seconds` per call, so that questions pile up in the queue."""
+
+    seconds: float = 1.5
+
+    def _call(self, messages, stop=None, run_manager=None, **kwargs):
+        time.sleep(self.seconds)
+        return super()._call(messages, stop=stop, run_manager=run_manager, **kwargs)
+
+
+def test_past_the_queue_timeout_a_question_gets_503_busy_and_is_audited(demo_db, tmp_path):
+    """More questions than the model can take in the queue's time limit: the first is answered, the
+    rest are told to come back (503 busy, Retry-After) at once, each with its one audit record, and
+    look-ups still go past the queue."""
+    from api.app import create_app
+    from assistant.users import ensure_demo_users, issue_token
+
+    app_url = f"sqlite:///{tmp_path / 'app.sqlite'}"
+    ensure_demo_users(app_url)
+    app = create_app(Settings(database_url=f"sqlite:///{demo_db}", app_url=app_url), chat_model=SlowChat())
+    app.state.service.queue_timeout = 0.5
+    server = Server(app)
+    headers = {"Authorization": f"Bearer {issue_token(app_url, 'agente')}"}
+    locator = sqlite3.connect(demo_db).execute("SELECT record_locator FROM bookings LIMIT 1").fetchone()[0]
+    try:
+        def one(i: int) -> httpx.Response:
+            time.sleep(0.2 * i)                          # the first one holds the model
+            r = httpx.post(server.url + "/v1/ask", json={"question": f"¿Cuántos vuelos hay? {i}"},
+                           headers=headers, timeout=60)
+            done[i] = time.perf_counter()
+            return r
+
+        def look_up() -> httpx.Response:
+            time.sleep(0.3)                              # while the model is busy
+            r = httpx.post(server.url + "/v1/ask", json={"question": f"reserva {locator}"}, headers=headers,
+                           timeout=60)
+            done["card"] = time.perf_counter()
+            return r
+
+        done: dict = {}
+
+        with ThreadPoolExecutor(5) as pool:
+            pending = pool.submit(look_up)
+            answers = list(pool.map(one, range(4)))
+            card = pending.result()
+        assert answers[0].status_code == 200, answers[0].text
+        for r in answers[1:]:
+            body = is_problem(r, 503, "busy")
+            assert r.headers["Retry-After"] == "30" and "0.5 s" in body["detail"]
+        assert card.status_code == 200 and card.json()["card"] and done["card"] < done[0], card.text
+        assert answers[0].json()["timings"]["queue"] < 0.5
+        audited = get_audit_log(app_url).tail(20)
+        assert sorted(r.question[-1] for r in audited if r.code == "busy") == ["1", "2", "3"]
+        assert sum(r.code is None for r in audited) == 2               # the answer and the card
+        assert httpx.get(server.url + "/healthz").status_code == 200
     finally:
         server.stop()

@@ -90,8 +90,14 @@ def _warm(model, s: Settings) -> None:
 
 
 @st.cache_resource(show_spinner=False)
-def shared_queue() -> FairQueue:
-    return FairQueue(slots=1)
+def shared_queue(slots: int = 1) -> FairQueue:
+    """The page's queue in front of the model: one at a time for the in-process model, as many as the
+    model server has slots when the page shares one (`abordo model serve --parallel N`)."""
+    return FairQueue(slots=slots)
+
+
+def model_slots(s: Settings) -> int:
+    return max(1, s.model_slots) if s.openai_base_url else 1
 
 
 @st.cache_resource(show_spinner=False)
@@ -172,7 +178,7 @@ def ask(question: str, *, s: Settings, role: str, user: str, memory: Memory,
         # A record look-up is a card with no model call: answered at once, not queued behind the model.
         ans = assistant.look_up(question, memory=memory)
         if ans is None:
-            with shared_queue().turn(timeout=QUEUE_TIMEOUT_S, on_position=queued):
+            with shared_queue(model_slots(s)).turn(timeout=QUEUE_TIMEOUT_S, on_position=queued):
                 on_stage("start")
                 ans = assistant.ask(question, memory=memory, on_stage=on_stage, on_token=on_token)
     except ModelNotFound:
