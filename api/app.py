@@ -99,7 +99,7 @@ class Service:
         self._assistants: dict[tuple, object] = {}
         self.queue = FairQueue(slots=max(1, settings.model_slots) if settings.openai_base_url else 1)
         self.rate = RateLimit(max(1, settings.api_rate_per_minute))
-        self.queue_timeout = float(os.environ.get("ABORDO_QUEUE_TIMEOUT", "600"))
+        self.queue_timeout = float(max(1, settings.queue_timeout_s))
 
     def chat(self):
         with self._lock:

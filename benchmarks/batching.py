@@ -26,7 +26,7 @@ from benchmarks.common import machine, write_result  # noqa: E402
 PROMPTS = [f"-- SQLite. Table flights(flight_id, flight_number, origin, destination, scheduled_departure).\n"
            f"-- Question {i}: list the flights of route number {i} with their times, one query per line.\nSELECT"
            for i in range(16)]
-LONG_PROMPT = "-- " + " ".join(f"column_{i} INTEGER," for i in range(300)) + "\nSELECT"
+LONG_PROMPT = "-- " + " ".join(f"column_{i} INTEGER," for i in range(120)) + "\nSELECT"
 
 
 def _complete(base: str, prompt: str, tokens: int) -> dict:

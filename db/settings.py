@@ -63,6 +63,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("trusted_user_header", "UI single sign-on: name of a header set by an authenticating reverse proxy "
                                    "(e.g. X-Forwarded-User); empty (default) = password sign-in only."),
     Setting("api_rate_per_minute", "`abordo serve`: requests one user may make in any minute, per worker (429 past it)."),
+    Setting("queue_timeout_s", "Seconds a question may wait for the model (the chat page and `abordo serve`); past it "
+                               "the asker is told the model is busy and to try again."),
     Setting("model_slots", "`abordo serve` and the chat page with openai_base_url: questions sent to the model "
                            "server at once (its --parallel slots); the in-process model always takes one."),
 )
@@ -98,6 +100,7 @@ class Settings:
     trusted_user_header: str = ""
     api_rate_per_minute: int = 60
     model_slots: int = 4
+    queue_timeout_s: int = 600
 
     def replace(self, **changes) -> Settings:
         """A copy with some settings changed; `None` values (unset CLI options) are ignored."""

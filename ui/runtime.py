@@ -34,7 +34,6 @@ from ui.texts import error_message
 
 log = logging.getLogger("abordo.ui")
 
-QUEUE_TIMEOUT_S = float(os.environ.get("ABORDO_QUEUE_TIMEOUT", "600"))
 
 
 def _configure_logging() -> None:
@@ -178,7 +177,7 @@ def ask(question: str, *, s: Settings, role: str, user: str, memory: Memory,
         # A record look-up is a card with no model call: answered at once, not queued behind the model.
         ans = assistant.look_up(question, memory=memory)
         if ans is None:
-            with shared_queue(model_slots(s)).turn(timeout=QUEUE_TIMEOUT_S, on_position=queued):
+            with shared_queue(model_slots(s)).turn(timeout=max(1, s.queue_timeout_s), on_position=queued):
                 on_stage("start")
                 ans = assistant.ask(question, memory=memory, on_stage=on_stage, on_token=on_token)
     except ModelNotFound:
