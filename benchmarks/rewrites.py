@@ -4,7 +4,8 @@ Assistant; the model's SQL is then rewritten by the whole chain and by the chain
 out, and both are run and scored against the gold query. A rewrite *rescues* a question when the whole
 chain is right and leaving it out is wrong, and *breaks* one the other way round. Only counts are
 reported: the questions themselves (the held-out set's above all) are neither printed nor stored.
-Writes benchmarks/results/rewrites-LABEL.json.
+The rewrites are judged on the model's final SQL (after a repair call, the repaired one). Writes
+benchmarks/results/rewrites-LABEL.json.
 
     flock /tmp/abordo-model.lock env ABORDO_MODEL=qwen2.5-coder-0.5b ABORDO_ADAPTER=demo \\
         .venv/bin/python benchmarks/rewrites.py --questions tests/data/eval/fresh-questions.jsonl --label fresh-0.5b-demo
