@@ -138,6 +138,7 @@ def create_app(settings: Settings | None = None, *, chat_model=None) -> FastAPI:
     app.state.service = service
 
     app.add_middleware(_ServedBy)
+
     @app.exception_handler(Problem)
     async def _on_problem(request: Request, exc: Problem):
         if exc.status in (401, 403, 413, 422, 429):
@@ -196,7 +197,10 @@ def create_app(settings: Settings | None = None, *, chat_model=None) -> FastAPI:
             memory = (conversations.load(s.app_url, body.conversation_id, user.name) if body.conversation_id
                       else conversations.Memory())
         except conversations.ConversationNotFound:
-            raise Problem(404, "unknown_conversation", f"no conversation {body.conversation_id!r}") from None
+            detail = f"no conversation {body.conversation_id!r}"
+            if request is not None:
+                service.audit_refusal(request, "unknown_conversation", detail, user)
+            raise Problem(404, "unknown_conversation", detail) from None
         try:
             assistant = service.assistant(user, body.today)
             ans = assistant.look_up(question, memory=memory)

@@ -153,6 +153,8 @@ def test_bad_input_is_a_problem_document_and_audited(env):
     assert last_audit(env)[0].code == "question_too_long" and len(last_audit(env)[0].question) == 2000
     is_problem(post(env, "/v1/ask", {"question": "   "}), 422, "empty_question")
     is_problem(post(env, "/v1/ask", {"question": "hola", "conversation_id": "c_unknown"}), 404, "unknown_conversation")
+    (record,) = last_audit(env)
+    assert record.code == "unknown_conversation" and record.question == "hola" and record.user == "agente"
     is_problem(post(env, "/v1/ask", {"question": "hola", "today": "ayer"}), 422, "invalid_request")
 
 
