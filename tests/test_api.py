@@ -426,3 +426,32 @@ def test_past_the_queue_timeout_a_question_gets_503_busy_and_is_audited(demo_db,
         assert httpx.get(server.url + "/healthz").status_code == 200
     finally:
         server.stop()
+
+
+def test_the_trusted_header_signs_in_only_when_configured(demo_db, tmp_path):
+    """Behind an authenticating proxy the user comes from its header, and the user's role applies; the
+    same header is ignored when the setting is empty, and an unknown name is not let in."""
+    from api.app import create_app
+    from assistant.users import ensure_demo_users
+
+    app_url = f"sqlite:///{tmp_path / 'app.sqlite'}"
+    ensure_demo_users(app_url)
+    proxied = Server(create_app(Settings(database_url=f"sqlite:///{demo_db}", app_url=app_url,
+                                         trusted_user_header="X-Forwarded-User"), chat_model=ScriptedChat()))
+    direct = Server(create_app(Settings(database_url=f"sqlite:///{demo_db}", app_url=app_url),
+                               chat_model=ScriptedChat()))
+    try:
+        as_supervisor = {"X-Forwarded-User": "supervisor"}
+        assert httpx.get(proxied.url + "/v1/audit", headers=as_supervisor, timeout=30).status_code == 200
+        is_problem(httpx.get(proxied.url + "/v1/audit", headers={"X-Forwarded-User": "agente"}, timeout=30),
+                   403, "forbidden")
+        is_problem(httpx.get(proxied.url + "/v1/audit", headers={"X-Forwarded-User": "nadie"}, timeout=30),
+                   401, "unauthenticated")
+        is_problem(httpx.get(direct.url + "/v1/audit", headers=as_supervisor, timeout=30), 401, "unauthenticated")
+        r = httpx.post(proxied.url + "/v1/ask", json={"question": "¿Cuántos vuelos hay?"},
+                       headers={"X-Forwarded-User": "agente"}, timeout=60)
+        assert r.status_code == 200 and r.json()["error"] is None, r.text
+        assert get_audit_log(app_url).tail(1)[0].user == "agente"
+    finally:
+        proxied.stop()
+        direct.stop()
