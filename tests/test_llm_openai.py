@@ -1,9 +1,8 @@
-"""The OpenAI-compatible backend talks to a real HTTP server on localhost.
-
-llama.cpp's own server (`python -m llama_cpp.server`) needs extras (fastapi, sse-starlette, ...) that
-are not installed here, so a tiny stdlib server answers /v1/chat/completions with canned
-OpenAI-format responses. This proves the wiring (URL, model name, key, temperature 0, streaming),
-not the model.
+"""The OpenAI-compatible backend's protocol edge cases, against a tiny stdlib server on localhost that
+answers /v1/chat/completions with canned OpenAI-format responses and records what it was sent: the
+model name, the API key or its absence, temperature 0, streaming. The backend against a real model
+server (llama.cpp's, with its prompt cache, a kill mid-answer and a client that leaves) is
+`tests/test_model_server.py`.
 """
 from __future__ import annotations
 
