@@ -252,6 +252,16 @@ class Assistant:
         )
 
     @functools.cached_property
+    def example_bank(self):
+        """The verified pairs worked examples come from (`examples` > 0), for this dialect; else None."""
+        if self.settings.examples <= 0:
+            return None
+        from assistant.examples import DEMO_PAIRS, ExampleBank
+
+        source = self.settings.example_pairs
+        return ExampleBank.load(DEMO_PAIRS if source.strip().lower() == "demo" else source, self.dialect)
+
+    @functools.cached_property
     def entity_keys(self) -> dict[str, list[str]]:
         """Columns that identify a row: primary keys and the catalog's lookup keys (record_locator)."""
         pks = self._introspect()[2]
@@ -550,8 +560,10 @@ class Assistant:
                           dates: list) -> None:
         """Write SQL, run it; one repair call after a rejection, an error, or a mistake `checks` finds
         (a loop, a forgotten date, an averaged identifier)."""
+        shots = self.example_bank.nearest(question, self.settings.examples) if self.example_bank else []
         user_msg = prompts.question_message(question, hints=ans.hints,
-                                            context=memory.context_lines() if memory else [])
+                                            context=memory.context_lines() if memory else [],
+                                            examples=[(p.question, p.sql) for p in shots])
         stage("generate")
         t = time.perf_counter()
         reply, sql = self._write_sql(ans, [HumanMessage(user_msg)])

@@ -140,13 +140,18 @@ def glossary_text(terms: Mapping[str, str]) -> str:
     return "; ".join(f"{' / '.join(forms)} = {meaning}" for meaning, forms in by_meaning.items())
 
 
-def question_message(question: str, *, hints: Sequence[str], context: Sequence[str]) -> str:
-    """The dynamic part: resolved values, the short conversation context and the question.
+def question_message(question: str, *, hints: Sequence[str], context: Sequence[str],
+                     examples: Sequence[tuple[str, str]] = ()) -> str:
+    """The dynamic part: worked examples (when configured), the short conversation context, resolved
+    values and the question.
 
     No "today" line: every date the question names arrives resolved to its literal days, so the line
     only cost 16 new tokens a dated question, and shown to a question without a date a small model
     adds a filter on it that nobody asked for."""
     parts = []
+    if examples:
+        parts.append("Verified examples on this database (other questions, for their pattern):\n"
+                     + "\n".join(f"Q: {q}\nSQL: {sql}" for q, sql in examples) + "\n")
     if context:
         parts.append("Earlier in this conversation:\n" + "\n".join(context))
     if hints:

@@ -57,6 +57,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("n_threads", "Threads for the local model."),
     Setting("adapter", "LoRA adapter for the local model: 'demo' (the one shipped for the demo catalog), a path "
                        "to an adapter .gguf made by 'abordo train', or 'none'."),
+    Setting("examples", "Worked examples shown with each question: the N verified (question, SQL) pairs nearest it "
+                        "from example_pairs; 0 = none (costs new prompt tokens per question)."),
+    Setting("example_pairs", "The verified pairs to draw examples from: 'demo' (train/demo-data, generated for the "
+                             "demo catalog) or the path of an `abordo train data` directory or train.jsonl."),
     Setting("openai_base_url", "OpenAI-compatible endpoint (llama.cpp server, vLLM, hosted); replaces the local model."),
     Setting("openai_model", "Model name sent to the OpenAI-compatible endpoint."),
     Setting("openai_api_key", "API key for the OpenAI-compatible endpoint."),
@@ -94,6 +98,8 @@ class Settings:
     n_ctx: int = 6144
     n_threads: int = 2
     adapter: str = "none"
+    examples: int = 0
+    example_pairs: str = "demo"
     openai_base_url: str = ""
     openai_model: str = ""
     openai_api_key: str = ""
