@@ -97,7 +97,7 @@ class Service:
         self._chat = chat_model
         self._lock = threading.Lock()
         self._assistants: dict[tuple, object] = {}
-        self.queue = FairQueue(slots=max(1, settings.model_slots) if settings.openai_base_url else 1)
+        self.queue = FairQueue(slots=settings.queue_slots)
         self.rate = RateLimit(max(1, settings.api_rate_per_minute))
         self.queue_timeout = float(max(1, settings.queue_timeout_s))
 

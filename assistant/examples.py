@@ -14,6 +14,7 @@ shape at most, so that k examples show k different ways of answering.
 """
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -94,6 +95,13 @@ class ExampleBank:
             shapes.add(key)
             out.append(pair)
         return out
+
+
+@functools.lru_cache(maxsize=8)
+def example_bank(source: str, dialect: str) -> ExampleBank:
+    """The bank for a source ('demo' or a path) and dialect, read once per process: the API and the page
+    make one Assistant per user, and they all draw from the same pairs."""
+    return ExampleBank.load(DEMO_PAIRS if source.strip().lower() == "demo" else source, dialect)
 
 
 def _sql_shape(sql: str) -> str:

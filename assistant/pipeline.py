@@ -256,10 +256,9 @@ class Assistant:
         """The verified pairs worked examples come from (`examples` > 0), for this dialect; else None."""
         if self.settings.examples <= 0:
             return None
-        from assistant.examples import DEMO_PAIRS, ExampleBank
+        from assistant.examples import example_bank
 
-        source = self.settings.example_pairs
-        return ExampleBank.load(DEMO_PAIRS if source.strip().lower() == "demo" else source, self.dialect)
+        return example_bank(self.settings.example_pairs, self.dialect)
 
     @functools.cached_property
     def entity_keys(self) -> dict[str, list[str]]:

@@ -108,6 +108,11 @@ class Settings:
     model_slots: int = 4
     queue_timeout_s: int = 600
 
+    @property
+    def queue_slots(self) -> int:
+        """Questions the model takes at once: a model server's slots, or one for the in-process model."""
+        return max(1, self.model_slots) if self.openai_base_url else 1
+
     def replace(self, **changes) -> Settings:
         """A copy with some settings changed; `None` values (unset CLI options) are ignored."""
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})

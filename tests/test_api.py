@@ -2,8 +2,10 @@
 `abordo serve` as a real process with two workers sharing one app store."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -50,6 +52,45 @@ class Server:
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(10)
+
+
+@contextlib.contextmanager
+def abordo_serve(tmp_path: Path, env: dict, *args: str, ready: str = "/healthz", wait_s: float = 120):
+    """The real `abordo serve ARGS` on a free port in its own process group, its output in
+    tmp_path/serve.log: (url, process) once `ready` answers 200; stopped with SIGTERM afterwards."""
+    port = _free_port()
+    with open(tmp_path / "serve.log", "w") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "assistant.cli", "serve", "--port", str(port), *args],
+                                env={**env, "PYTHONPATH": str(ROOT)}, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
+                                start_new_session=True)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + wait_s
+            while True:
+                try:
+                    if httpx.get(url + ready, timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    pytest.fail((tmp_path / "serve.log").read_text()[-2000:])
+                time.sleep(0.5)
+            yield url, proc
+        finally:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(30)
+
+
+def workers_seen(url: str, seen: set[str]) -> set[str]:
+    """`seen` plus the worker pids that answer a few rounds of concurrent requests: the kernel hands
+    new connections to either worker, so a handful of rounds meets them all."""
+    seen = set(seen)
+    for _ in range(5):
+        if len(seen) > 1:
+            break
+        with ThreadPoolExecutor(8) as pool:
+            seen |= set(pool.map(lambda _i: httpx.get(url + "/healthz").headers["X-Abordo-Worker"], range(16)))
+    return seen
 
 
 @pytest.fixture(scope="module")
@@ -255,23 +296,9 @@ def test_abordo_serve_with_two_workers_shares_conversations(demo_db, tmp_path):
     app_url = f"sqlite:///{tmp_path / 'app.sqlite'}"
     ensure_demo_users(app_url)
     token = issue_token(app_url, "agente")
-    port = _free_port()
     env = {**os.environ, "ABORDO_APP_URL": app_url, "ABORDO_TEST_CHAT_MODEL": "tests.fakes:scripted_from_env",
-           "ABORDO_TEST_REPLIES": json.dumps(["SELECT COUNT(*) FROM flights"]), "PYTHONPATH": str(ROOT)}
-    log = open(tmp_path / "serve.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "assistant.cli", "serve", "--port", str(port), "--workers", "2",
-                             "--db", f"sqlite:///{demo_db}"], env=env, stdout=log, stderr=subprocess.STDOUT,
-                            cwd=ROOT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(120):
-            try:
-                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.5)
-        else:
-            pytest.fail((tmp_path / "serve.log").read_text()[-2000:])
+           "ABORDO_TEST_REPLIES": json.dumps(["SELECT COUNT(*) FROM flights"])}
+    with abordo_serve(tmp_path, env, "--workers", "2", "--db", f"sqlite:///{demo_db}") as (url, proc):
         headers = {"Authorization": f"Bearer {token}"}
         conversation, workers = None, set()
         for i in range(6):
@@ -281,19 +308,9 @@ def test_abordo_serve_with_two_workers_shares_conversations(demo_db, tmp_path):
             conversation, _ = r.json()["conversation_id"], workers.add(r.headers["X-Abordo-Worker"])
         turns = httpx.get(url + f"/v1/conversations/{conversation}", headers=headers).json()["turns"]
         assert [t["question"][-3:] for t in turns] == ["(3)", "(4)", "(5)"]      # the bounded memory
-        for _ in range(5):                           # the kernel hands new connections to either worker
-            if len(workers) > 1:
-                break
-            with ThreadPoolExecutor(8) as pool:
-                workers |= set(pool.map(lambda _i: httpx.get(url + "/healthz").headers["X-Abordo-Worker"], range(16)))
+        workers = workers_seen(url, workers)
         assert len(workers) == 2 and str(proc.pid) not in workers, workers
         assert sum(r.code is None and r.user == "agente" for r in get_audit_log(app_url).tail(50)) == 6
-    finally:
-        import signal
-
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(20)
-        log.close()
 
 
 def test_abordo_users_token_issues_lists_and_revokes(tmp_path, monkeypatch):

@@ -23,11 +23,11 @@ import streamlit as st
 
 from assistant.errors import ModelNotFound
 from assistant.lang import detect_language
+from assistant.llm import TEST_MODEL_ENV
 from assistant.memory import Memory
 from assistant.queue import FairQueue, QueueTimeout
 from db.engines import require_database
 from db.errors import DatabaseUnreachable, DbError
-from assistant.llm import TEST_MODEL_ENV
 from db.settings import Settings, load_settings
 from sql_tools.errors import SqlToolError
 from ui.texts import error_message
@@ -93,10 +93,6 @@ def shared_queue(slots: int = 1) -> FairQueue:
     """The page's queue in front of the model: one at a time for the in-process model, as many as the
     model server has slots when the page shares one (`abordo model serve --parallel N`)."""
     return FairQueue(slots=slots)
-
-
-def model_slots(s: Settings) -> int:
-    return max(1, s.model_slots) if s.openai_base_url else 1
 
 
 @st.cache_resource(show_spinner=False)
@@ -177,7 +173,7 @@ def ask(question: str, *, s: Settings, role: str, user: str, memory: Memory,
         # A record look-up is a card with no model call: answered at once, not queued behind the model.
         ans = assistant.look_up(question, memory=memory)
         if ans is None:
-            with shared_queue(model_slots(s)).turn(timeout=max(1, s.queue_timeout_s), on_position=queued):
+            with shared_queue(s.queue_slots).turn(timeout=max(1, s.queue_timeout_s), on_position=queued):
                 on_stage("start")
                 ans = assistant.ask(question, memory=memory, on_stage=on_stage, on_token=on_token)
     except ModelNotFound:
