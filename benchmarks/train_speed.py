@@ -48,6 +48,15 @@ def _child(base: str, steps: int, data: str, bf16: bool) -> None:
     print(json.dumps({"times": times, "tokens": tokens}))
 
 
+def _cpu_features() -> dict:
+    """What decides the precision: bf16 autocast is fast only where the CPU multiplies bf16 natively."""
+    import torch
+
+    from train.lora import native_bf16
+
+    return {"torch_cpu_capability": torch.backends.cpu.get_cpu_capability(), "native_bf16": native_bf16()}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--base", default="qwen2.5-coder-0.5b")
@@ -55,6 +64,8 @@ def main() -> None:
     ap.add_argument("--data", default=str(ROOT / "train" / "demo-data"))
     ap.add_argument("--configs", default="glibc:bf16,jemalloc:bf16,jemalloc:fp32",
                     help="allocator:precision pairs, comma-separated")
+    ap.add_argument("--name", default=None,
+                    help="results file suffix (default: none; results/train-speed-<base>[-<name>].json)")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--bf16", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -82,9 +93,11 @@ def main() -> None:
                "later_s": round(mean, 2), "tokens": result["tokens"], "tokens_per_s": round(result["tokens"] / mean, 1)}
         rows.append(row)
         print(f"| {alloc} | {precision} | {row['first_s']} s | {row['later_s']} s | {row['tokens_per_s']} |", flush=True)
-    out = ROOT / "benchmarks" / "results" / f"train-speed-{args.base}.json"
+    suffix = f"-{args.name}" if args.name else ""
+    out = ROOT / "benchmarks" / "results" / f"train-speed-{args.base}{suffix}.json"
     out.write_text(json.dumps({"base": args.base, "steps": args.steps, "rows": rows,
-                               "machine": {"cpu": platform.processor(), "cores": os.cpu_count()}}, indent=2) + "\n")
+                               "machine": {"cpu": platform.processor(), "cores": os.cpu_count(), **_cpu_features()}},
+                              indent=2) + "\n")
     print(out)
 
 

@@ -239,6 +239,49 @@ def test_config_identity_ignores_run_length_and_checks_values():
         TrainConfig(rank=0)
 
 
+@pytest.mark.parametrize(("avx512_bf16", "amx", "expected"), [
+    (False, False, False), (True, False, True), (False, True, True), (True, True, True)])
+def test_bf16_is_the_default_only_where_the_cpu_multiplies_bf16_natively(monkeypatch, avx512_bf16, amx, expected):
+    # Without AVX512-BF16 or AMX, PyTorch's bf16 matmul is a scalar fallback: a 1.5B step went from
+    # 139 s (fp32) to more than 11 minutes on an AVX2-only EPYC. The default must follow the hardware.
+    torch = need("torch")
+    from train.lora import native_bf16
+
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: avx512_bf16)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx)
+    assert native_bf16() is expected
+    assert TrainConfig().bf16 is expected
+    assert TrainConfig(bf16=not expected).bf16 is (not expected)  # an explicit choice is kept
+
+
+@pytest.mark.parametrize(("flag", "native", "expected"), [
+    ("auto", False, False), ("auto", True, True), ("fp32", True, False), ("bf16", False, True)])
+def test_train_command_precision_flag(monkeypatch, tmp_path, flag, native, expected):
+    need("torch")
+    from click.testing import CliRunner
+
+    import assistant.models
+    import train.lora
+    from assistant.cli import main
+
+    seen = {}
+
+    def capture(examples, base_gguf, out, config, **_kwargs):
+        seen["config"] = config
+        raise TrainError("stopped by the test before loading the model")
+
+    monkeypatch.setenv("ABORDO_TRAIN_MALLOC", "system")  # no re-exec of the test process under jemalloc
+    monkeypatch.setattr(train.lora, "native_bf16", lambda: native)
+    monkeypatch.setattr(train.lora, "train_adapter", capture)
+    monkeypatch.setattr(assistant.models, "locate", lambda name: assistant.models.LocalModel(tmp_path / "m.gguf"))
+    data = Path(__file__).resolve().parents[1] / "train" / "demo-data"
+    result = CliRunner().invoke(main, ["train", "--data", str(data), "--out", str(tmp_path / "a.gguf"),
+                                       "--precision", flag])
+    assert "stopped by the test" in result.output
+    assert seen["config"].bf16 is expected
+    assert f"on the CPU in {'bf16' if expected else 'fp32'}" in result.output
+
+
 def test_missing_training_stack_names_the_install_line(monkeypatch):
     monkeypatch.setitem(sys.modules, "peft", None)  # makes `import peft` raise ImportError
     with pytest.raises(TrainingDependencyMissing, match=r"pip install torch==2\.13\.0 && pip install -e '\.\[train\]'"):
@@ -393,7 +436,7 @@ def test_tiny_training_run_yields_an_adapter_llama_cpp_applies(small_gguf, tmp_p
     need("gguf")
     from llama_cpp import Llama
 
-    from train.lora import train_adapter
+    from train.lora import native_bf16, train_adapter
 
     out = tmp_path / "tiny-adapter.gguf"
     config = TrainConfig(rank=4, alpha=8, batch_size=2, max_steps=3, learning_rate=1e-3, checkpoint_every=2)
@@ -406,6 +449,8 @@ def test_tiny_training_run_yields_an_adapter_llama_cpp_applies(small_gguf, tmp_p
     assert manifest["base_model"] == SMALL_MODEL and manifest["adapter_sha256"] == adapter_sha256(out)
     assert manifest["data_counts"] == {"examples": 8, "trained": 8, "dropped": 0}
     assert manifest["command"] == "pytest" and len(manifest["loss_curve"]) == 3
+    assert manifest["hyperparameters"]["bf16"] is native_bf16()  # the precision the hardware makes fast
+    assert manifest["trained_on"]["cpu_capability"] in ("DEFAULT", "AVX2", "AVX512", "ZVECTOR", "SVE256")
 
     base = Llama(model_path=str(small_gguf), n_ctx=512, n_threads=2, verbose=False, logits_all=True)
     tuned = Llama(model_path=str(small_gguf), lora_path=str(out), n_ctx=512, n_threads=2, verbose=False,

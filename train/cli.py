@@ -64,10 +64,13 @@ def _safe_url(url: str) -> str:
 @click.option("--activation-checkpointing/--no-activation-checkpointing", "recompute", default=None,
               help="Recompute activations in the backward pass: less memory, ~30% slower "
                    "(default: on for the 1.5B, off for the 0.5B).")
+@click.option("--precision", type=click.Choice(["auto", "bf16", "fp32"]), default="auto", show_default=True,
+              help="auto: bf16 autocast where the CPU multiplies bf16 natively (AVX512-BF16, AMX), else fp32 "
+                   "(bf16 without it is many times slower).")
 @click.pass_context
 def train_command(ctx: click.Context, data_dir: Path | None, base: str, epochs: float, out: Path | None, rank: int,
                   learning_rate: float, batch_size: int, max_steps: int | None, limit: int | None, seed: int,
-                  checkpoints: Path | None, fresh: bool, recompute: bool | None) -> None:
+                  checkpoints: Path | None, fresh: bool, recompute: bool | None, precision: str) -> None:
     """Teach the model this database: a LoRA adapter trained on the CPU from verified pairs.
 
     \b
@@ -82,7 +85,7 @@ def train_command(ctx: click.Context, data_dir: Path | None, base: str, epochs: 
     _reexec_with_jemalloc()
     from assistant.models import locate
     from train.data import read_dataset
-    from train.lora import TrainConfig, train_adapter
+    from train.lora import TrainConfig, native_bf16, precision_name, train_adapter
 
     train_rows, _valid, manifest = read_dataset(data_dir)
     if limit:
@@ -90,10 +93,11 @@ def train_command(ctx: click.Context, data_dir: Path | None, base: str, epochs: 
     base_model = locate(base)           # ModelNotFound names the fetch command
     config = TrainConfig(rank=rank, alpha=2 * rank, epochs=epochs, learning_rate=learning_rate,
                          batch_size=batch_size, seed=seed, max_steps=max_steps,
+                         bf16=native_bf16() if precision == "auto" else precision == "bf16",
                          gradient_checkpointing=("1.5b" in base) if recompute is None else recompute)
     command = "abordo train " + " ".join(shlex.quote(a) for a in sys.argv[2:])
     click.echo(f"training a LoRA adapter for {base} on {len(train_rows)} pairs ({data_dir}, data hash "
-               f"{manifest['data_hash'][:12]}) on the CPU", err=True)
+               f"{manifest['data_hash'][:12]}) on the CPU in {precision_name(config)}", err=True)
     result = train_adapter(train_rows, base_model.path, out, config,
                            checkpoint_dir=checkpoints or out.with_name(out.name + ".checkpoints"),
                            resume=not fresh,

@@ -141,7 +141,8 @@ def write_lora_gguf(peft_model_or_state_dict: Any, out: Path, alpha: float, rank
             raise AdapterExportError(f"LoRA pair for {base} has shapes A{a.shape} B{b.shape}: expected "
                                      f"A (r={rank}, in) and B (out, r={rank})")
         for which, array in (("a", a), ("b", b)):
-            converted = np.ascontiguousarray(array.astype(np_dtype))
+            with np.errstate(over="ignore"):  # an overflow becomes inf, refused just below with its name
+                converted = np.ascontiguousarray(array.astype(np_dtype))
             if not np.isfinite(converted).all():
                 raise AdapterExportError(f"LoRA tensor {base}.lora_{which} has non-finite values "
                                          f"(as {dtype}): the training diverged")
@@ -199,6 +200,7 @@ def machine_description() -> dict[str, Any]:
 
         info["torch"] = torch.__version__
         info["torch_threads"] = torch.get_num_threads()
+        info["cpu_capability"] = torch.backends.cpu.get_cpu_capability()  # AVX2, AVX512, ...: what fixes the speed
     except ImportError:
         pass
     from importlib.metadata import PackageNotFoundError, version
