@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from assistant.errors import AssistantError
+from db.settings import Settings
 
 ROLES = ("agent", "supervisor", "analyst")
 # The demo's accounts: printed by `abordo demo`, fixed so the README can name them.
@@ -64,6 +65,7 @@ def _engine(app_url: str) -> sa.Engine:
             try:
                 engine = make_engine(app_url, create_parent=True)
                 metadata.create_all(engine)
+                _migrate(engine)
             except sa.exc.SQLAlchemyError as exc:
                 raise UserError(f"cannot open the user store: {type(getattr(exc, 'orig', None) or exc).__name__}"
                                 ) from None
@@ -141,7 +143,11 @@ def ensure_demo_users(app_url: str) -> list[tuple[str, str, str]]:
 # --------------------------------------------------------------------------------------------------
 # API tokens: what `abordo serve` accepts as `Authorization: Bearer …`. A token is random (256 bits), so
 # a fast SHA-256 of it is enough to store (no password to brute-force); only the hash is kept, the
-# token is shown once. Revoked tokens stay listed (who had access, and until when).
+# token is shown once. Revoked and expired tokens stay listed (who had access, and until when).
+#
+# Every token expires (settings.token_days, or `--days` per token). A token made before the `expires`
+# column existed has none stored: it is treated as lapsing `legacy_days` (the default lifetime) after it
+# was made, never as eternal. All times are naive UTC.
 
 api_tokens = sa.Table(
     "api_tokens", metadata,
@@ -150,8 +156,37 @@ api_tokens = sa.Table(
     sa.Column("token_hash", sa.LargeBinary, nullable=False),
     sa.Column("created", sa.DateTime, nullable=False),
     sa.Column("revoked", sa.DateTime),
+    sa.Column("expires", sa.DateTime),   # NULL only for tokens made before this column existed
 )
+# Columns added after the first release: an older store gets them on open (see _migrate).
+_ADDED_TOKEN_COLUMNS = ("expires",)
 _TOKEN_RE = re.compile(r"abordo_([0-9a-f]{12})_([A-Za-z0-9_-]{43})")
+DEFAULT_TOKEN_DAYS: int = Settings.token_days
+MAX_TOKEN_DAYS = 3650
+
+
+def _migrate(engine: sa.Engine) -> None:
+    """Add the columns a store made by an older abordo lacks (ALTER TABLE ADD COLUMN; no row changes)."""
+    present = {c["name"] for c in sa.inspect(engine).get_columns("api_tokens")}
+    for name in _ADDED_TOKEN_COLUMNS:
+        if name in present:
+            continue
+        ddl = api_tokens.c[name].type.compile(dialect=engine.dialect)
+        try:
+            with engine.begin() as conn:
+                conn.exec_driver_sql(f"ALTER TABLE api_tokens ADD COLUMN {name} {ddl}")
+        except sa.exc.SQLAlchemyError:
+            # Another process sharing the store may have added it first.
+            if name not in {c["name"] for c in sa.inspect(engine).get_columns("api_tokens")}:
+                raise
+
+
+def _utcnow() -> _dt.datetime:
+    return _dt.datetime.now(_dt.UTC).replace(tzinfo=None)
+
+
+def _expiry(created: _dt.datetime, expires: _dt.datetime | None, legacy_days: int) -> _dt.datetime:
+    return expires if expires is not None else created + _dt.timedelta(days=legacy_days)
 
 
 @dataclass(frozen=True)
@@ -160,50 +195,98 @@ class Token:
     user: str
     created: _dt.datetime
     revoked: _dt.datetime | None
+    expires: _dt.datetime                 # stored, or created + the default lifetime for an older token
+    expiry_assumed: bool = False          # True for a token made before expiry was stored
+
+    def state(self, now: _dt.datetime | None = None) -> str:
+        """'revoked', 'expired' or 'active'."""
+        if self.revoked is not None:
+            return "revoked"
+        return "expired" if (now or _utcnow()) >= self.expires else "active"
 
 
-def issue_token(app_url: str, name: str) -> str:
-    """A new bearer token for user `name` (shown once). Raises UserError for an unknown user."""
+def _check_days(days: int) -> int:
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_TOKEN_DAYS:
+        raise UserError(f"a token's lifetime must be 1 to {MAX_TOKEN_DAYS} days, not {days!r}")
+    return days
+
+
+def issue_token(app_url: str, name: str, *, days: int = DEFAULT_TOKEN_DAYS, now: _dt.datetime | None = None) -> str:
+    """A new bearer token for user `name` (shown once), valid for `days` days from `now` (UTC).
+
+    Raises UserError for an unknown user or a lifetime outside 1..MAX_TOKEN_DAYS days.
+    """
     import secrets
 
+    _check_days(days)
     if get_user(app_url, name) is None:
         raise UserError(f"unknown user {name!r}: create it first with `abordo users add {name} --role agent`")
+    created = now or _utcnow()
     token_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
     try:
         with _engine(app_url).begin() as conn:
             conn.execute(api_tokens.insert().values(
                 token_id=token_id, user_name=name, token_hash=hashlib.sha256(secret.encode()).digest(),
-                created=_dt.datetime.now(_dt.UTC).replace(tzinfo=None)))
+                created=created, expires=created + _dt.timedelta(days=days)))
     except sa.exc.SQLAlchemyError as exc:
         raise UserError(f"cannot write the user store: {type(getattr(exc, 'orig', None) or exc).__name__}") from None
     return f"abordo_{token_id}_{secret}"
 
 
-def verify_token(app_url: str, token: str) -> User | None:
-    """The token's user when it is well-formed, known and not revoked, else None."""
+def verify_token(app_url: str, token: str, *, now: _dt.datetime | None = None,
+                 legacy_days: int = DEFAULT_TOKEN_DAYS) -> User | None:
+    """The token's user when it is well-formed, known, not revoked and not expired at `now`, else None.
+
+    `legacy_days`: the lifetime assumed for a token made before expiry was stored (pass settings.token_days).
+    """
     m = _TOKEN_RE.fullmatch((token or "").strip())
     if not m:
         return None
     with _engine(app_url).connect() as conn:
-        row = conn.execute(sa.select(api_tokens.c.token_hash, api_tokens.c.revoked, users.c.name, users.c.role)
+        row = conn.execute(sa.select(api_tokens.c.token_hash, api_tokens.c.revoked, api_tokens.c.created,
+                                     api_tokens.c.expires, users.c.name, users.c.role)
                            .join(users, users.c.name == api_tokens.c.user_name)
                            .where(api_tokens.c.token_id == m.group(1))).first()
     if row is None or row.revoked is not None:
         return None
     if not hmac.compare_digest(hashlib.sha256(m.group(2).encode()).digest(), row.token_hash):
         return None
+    if (now or _utcnow()) >= _expiry(row.created, row.expires, legacy_days):
+        return None
     return User(row.name, row.role)
 
 
-def revoke_token(app_url: str, token_id: str) -> bool:
-    """Revoke a token by its id (the 12 hex digits after 'abordo_'); False when there is no such live token."""
+def revoke_token(app_url: str, token_id: str, *, owner: str | None = None, now: _dt.datetime | None = None) -> bool:
+    """Revoke a live token by its id (the 12 hex digits after 'abordo_'); True when it was revoked.
+
+    With `owner`, only a token of that user is revoked: another user's token gives False and stays as it
+    is. `owner=None` revokes whoever's token it is (the operator's `abordo users revoke-token --any-user`).
+    """
+    cond = [api_tokens.c.token_id == token_id, api_tokens.c.revoked.is_(None)]
+    if owner is not None:
+        cond.append(api_tokens.c.user_name == owner)
     with _engine(app_url).begin() as conn:
-        res = conn.execute(api_tokens.update().where(api_tokens.c.token_id == token_id, api_tokens.c.revoked.is_(None))
-                           .values(revoked=_dt.datetime.now(_dt.UTC).replace(tzinfo=None)))
+        res = conn.execute(api_tokens.update().where(*cond).values(revoked=now or _utcnow()))
     return res.rowcount == 1
 
 
-def list_tokens(app_url: str) -> list[Token]:
+def get_token(app_url: str, token_id: str, *, legacy_days: int = DEFAULT_TOKEN_DAYS) -> Token | None:
+    """One token's record (never its secret), or None."""
     with _engine(app_url).connect() as conn:
-        rows = conn.execute(sa.select(api_tokens).order_by(api_tokens.c.created)).all()
-    return [Token(r.token_id, r.user_name, r.created, r.revoked) for r in rows]
+        row = conn.execute(sa.select(api_tokens).where(api_tokens.c.token_id == token_id)).first()
+    return _token(row, legacy_days) if row else None
+
+
+def list_tokens(app_url: str, user: str | None = None, *, legacy_days: int = DEFAULT_TOKEN_DAYS) -> list[Token]:
+    """Tokens (all, or `user`'s), oldest first; no secrets or hashes."""
+    q = sa.select(api_tokens).order_by(api_tokens.c.created)
+    if user is not None:
+        q = q.where(api_tokens.c.user_name == user)
+    with _engine(app_url).connect() as conn:
+        rows = conn.execute(q).all()
+    return [_token(r, legacy_days) for r in rows]
+
+
+def _token(row, legacy_days: int) -> Token:
+    return Token(row.token_id, row.user_name, row.created, row.revoked,
+                 _expiry(row.created, row.expires, legacy_days), row.expires is None)

@@ -71,6 +71,8 @@ SETTINGS: tuple[Setting, ...] = (
                                "the asker is told the model is busy and to try again."),
     Setting("model_slots", "`abordo serve` and the chat page with openai_base_url: questions sent to the model "
                            "server at once (its --parallel slots); the in-process model always takes one."),
+    Setting("token_days", "Days an API token from `abordo users token` stays valid (1-3650; `--days` overrides it "
+                          "per token). A token made before tokens had an expiry lapses this long after it was made."),
 )
 
 
@@ -107,6 +109,7 @@ class Settings:
     api_rate_per_minute: int = 60
     model_slots: int = 4
     queue_timeout_s: int = 600
+    token_days: int = 90
 
     @property
     def queue_slots(self) -> int:
@@ -157,4 +160,6 @@ def load_settings(env: Mapping[str, str] | None = None, config_file: str | Path 
         raise ConfigError(f"setting 'role': {typed['role']!r} is not one of agent, supervisor, analyst")
     if typed.get("summaries", "off") not in ("model", "off"):
         raise ConfigError(f"setting 'summaries': {typed['summaries']!r} is not one of model, off")
+    if not 1 <= typed.get("token_days", 90) <= 3650:
+        raise ConfigError(f"setting 'token_days': {typed['token_days']!r} is not between 1 and 3650")
     return Settings(**typed)
