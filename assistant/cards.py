@@ -42,7 +42,10 @@ _HINT_KIND = {"record_locator": "booking", "ticket_number": "ticket", "bag_tag":
 # The words a pure look-up may carry besides its identifier: the fast path's, plus bags, flights with a date
 # ("XA401 de hoy", "flight XA401 on 2026-06-14") and people ("pasajero José Pérez", "datos de Ana Ruiz").
 _MORE_WORDS = ("maleta maletas equipaje etiqueta bag bags tag luggage baggage vuelo vuelos flight flights on number "
-               "pasajero pasajera passenger pax cliente customer persona person perfil profile ficha card tarjeta")
+               "pasajero pasajera passenger pax cliente customer persona person perfil profile ficha card tarjeta "
+               # a person found by a contact or document ('pasaporte G12345678', 'correo ana@example.com')
+               "pasaporte passport documento document ine identidad correo electrónico email e mail "
+               "teléfono telefono tel phone celular móvil mobile contacto contact with con")
 CARD_WORDS = _LOOKUP_WORDS | frozenset(fold(w) for w in _MORE_WORDS.split())
 
 # The marker `assistant.link` writes into the line of a name found only by fuzzy matching: a probable
@@ -68,16 +71,21 @@ class CardRequest:
     day: _dt.date | None = None      # the flight's date (UTC date of scheduled_departure)
 
 
-def card_request(question: str, hints, *, catalog=None) -> CardRequest | None:
+def card_request(question: str, hints, *, catalog=None, role: str | None = None) -> CardRequest | None:
     """The card a question asks for when it is only a look-up, else None.
 
     `hints` are `assistant.link.Hint`s. Exactly one identifier, found in the database; a flight needs
     exactly one single-day date; a name must resolve to exactly one person (several are namesakes, a
-    fuzzy match is only a guess). With `catalog`, a catalog lacking the card's tables gives None."""
+    fuzzy match is only a guess). With `catalog`, a catalog lacking the card's tables gives None; with
+    `role` too, so does a hint looked up by a column that role may not look records up by
+    (`RolePolicy.may_look_up`: a name for an analyst), however it was made."""
+    question = unicodedata.normalize("NFKC", question)    # as the linker read it
     ids = [h for h in hints if h.kind in _HINT_KIND]
     if len(ids) != 1 or not ids[0].found:
         return None
     hint = ids[0]
+    if catalog is not None and role is not None and not _may_look_up_by(catalog, role, hint):
+        return None
     kind = _HINT_KIND[hint.kind]
     dates = [h for h in hints if h.kind in ("date", "date_range")]
     removed = [hint.text]
@@ -102,6 +110,16 @@ def card_request(question: str, hints, *, catalog=None) -> CardRequest | None:
     except CardError:
         return None
     return CardRequest(kind=kind, value=value, text=hint.text, day=day)
+
+
+def _may_look_up_by(catalog, role: str, hint) -> bool:
+    """Every column the hint was looked up by (`Hint.via`) is one `role` may look records up by."""
+    policy = catalog.role(role)
+    for ref in getattr(hint, "via", ()) or ():
+        info = catalog.column(*ref.split(".", 1))
+        if info is None or not policy.may_look_up(info.pii):
+            return False
+    return True
 
 
 def _only_lookup_words(question: str, spans: list[str]) -> bool:

@@ -55,10 +55,62 @@ _BULK_PII = re.compile(
 
 @dataclass(frozen=True)
 class Refusal:
-    reason: str   # 'write' | 'staff_accounts' | 'internals' | 'bulk_personal_data'
+    reason: str   # 'write' | 'staff_accounts' | 'internals' | 'bulk_personal_data' | 'lookup_not_allowed' | 'model'
+    # For 'lookup_not_allowed': the asker's role, what it may not look people up by ('name', 'email',
+    # 'phone', 'document'), and the roles that may.
+    role: str = ""
+    kinds: tuple[str, ...] = ()
+    allowed: tuple[str, ...] = ()
 
     def text(self, lang: str) -> str:
+        if self.reason == LOOKUP_NOT_ALLOWED:
+            return _lookup_text(self, "es" if lang == "es" else "en")
         return REFUSALS[self.reason]["es" if lang == "es" else "en"]
+
+
+LOOKUP_NOT_ALLOWED = "lookup_not_allowed"
+# What a look-up is by, in each language ('look people up by name').
+_BY = {"name": ("name", "nombre"), "email": ("e-mail address", "correo electrónico"),
+       "phone": ("phone number", "teléfono"), "document": ("document number", "número de documento"),
+       "record_locator": ("record locator", "localizador"), "ticket_number": ("ticket number", "número de boleto"),
+       "bag_tag": ("bag tag", "etiqueta de maleta"), "flight": ("flight number", "número de vuelo")}
+_PEOPLE_KINDS = ("name", "email", "phone", "document")
+
+
+def _lookup_text(r: Refusal, lang: str) -> str:
+    es = lang == "es"
+    what = _listed([_BY.get(k, (k.replace("_", " "),) * 2)[es] for k in r.kinds], "o" if es else "or")
+    people = all(k in _PEOPLE_KINDS for k in r.kinds)
+    roles = _listed(list(r.allowed), "y" if es else "and")
+    if es:
+        who = (f"el rol {roles} sí puede" if len(r.allowed) == 1 else
+               f"los roles {roles} sí pueden" if r.allowed else "ningún rol puede")
+        return f"Tu rol ({r.role}) no puede buscar {'personas' if people else 'registros'} por {what}; {who}."
+    who = (f"the {roles} role can" if len(r.allowed) == 1 else
+           f"the {roles} roles can" if r.allowed else "no role can")
+    return f"Your role ({r.role}) cannot look {'people' if people else 'records'} up by {what}; {who}."
+
+
+def _listed(words: list[str], conj: str) -> str:
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} {conj} {words[-1]}" if words else ""
+
+
+def lookup_refusal(denied, catalog, role: str) -> Refusal | None:
+    """The refusal for look-ups the linker found but `role` may not make (`LinkResult.denied`), else
+    None. The same for any name or number of a kind, found or not: it depends on the question's words
+    and the catalog's role policies only. It names the roles that may (`RolePolicy.may_look_up` on every
+    column the look-up would use)."""
+    if not denied:
+        return None
+    kinds = tuple(dict.fromkeys(d.kind for d in denied))
+    classes = set()
+    for d in denied:
+        for ref in d.columns:
+            info = catalog.column(*ref.split(".", 1))
+            classes.add(info.pii if info is not None else "unknown")
+    allowed = tuple(name for name, policy in catalog.roles.items()
+                    if name != role and all(policy.may_look_up(c) for c in classes))
+    return Refusal(LOOKUP_NOT_ALLOWED, role=role, kinds=kinds, allowed=allowed)
 
 
 REFUSALS = {

@@ -9,10 +9,18 @@ and airport cities come from the airports table itself. Database checks go throu
 read-only parameterised query function provided by the caller; every query is an indexed lookup
 (primary/unique keys, the search_name index, DISTINCT on an index's leading column) so the linker
 stays cheap on a million passengers. Reference lists (carriers, airports) are cached per `fetch`.
+
+Look-ups follow the asker's role (`role`): a value is looked up by a column only when the role may
+filter on that column (`RolePolicy.may_look_up`: it sees the column's personal-data class in the
+clear), the rule the SQL guard enforces on the model's queries. Otherwise no query runs at all (its
+answer would tell whether such a person exists) and the look-up is reported in `LinkResult.denied`,
+found by its shape alone, so the refusal does not depend on what the database holds.
 """
 from __future__ import annotations
 
+import dataclasses
 import re
+import unicodedata
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -40,12 +48,25 @@ class Hint:
     found: bool = True  # verified against the database (False: looks like one but no row matches)
     pos: int = field(default=-1, compare=False)
     matches: int = field(default=0, compare=False)   # passengers a name matched (`value` holds the first 5)
+    via: tuple[str, ...] = field(default=(), compare=False)  # 'table.column's the value was looked up by
+
+
+@dataclass(frozen=True)
+class Denied:
+    """A look-up the question asks for that the role may not make (`RolePolicy.may_look_up`): found by
+    its shape alone ('Silvia Cortés', a passport number after 'pasaporte', an e-mail address); no
+    query ran for it."""
+    kind: str                  # 'name' | 'email' | 'phone' | 'document' | 'record_locator' | ...
+    text: str
+    pos: int
+    columns: tuple[str, ...]   # the 'table.column's it would be looked up by
 
 
 @dataclass(frozen=True)
 class LinkResult:
     lang: str
     hints: tuple[Hint, ...]
+    denied: tuple[Denied, ...] = ()     # look-ups the role may not make: the question is to be refused
 
     def prompt_lines(self) -> list[str]:
         """The hint lines in question order, at most MAX_HINTS (the prompt has a token budget)."""
@@ -66,6 +87,9 @@ class _Cols:
     person: tuple[str, str, str, tuple[str, ...]] | None  # table, id, search column, display columns
     person_refs: tuple[str, ...]                  # columns referencing the person id ('tickets.passenger_id')
     country_refs: tuple[str, ...]                 # columns holding ISO2 country codes
+    # Columns of the person table a person is found by besides the name, per look-up kind ('email',
+    # 'phone', 'document'): its contact and document columns, told apart by their names/descriptions.
+    person_keys: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 def _has(catalog, table: str, *cols: str) -> bool:
@@ -92,6 +116,14 @@ def _columns(catalog) -> _Cols:
                 person_refs.append(f"{t.name}.{c.name}")
     display = tuple(c for c in ("first_name", "last_name", "second_last_name")
                     if _has(catalog, person_table, c))
+    keys: dict[str, list[str]] = {}
+    person = catalog.exposed_tables.get(person_table)
+    for c in (person.columns.values() if person else ()):
+        words = f"{c.name} {desc(c)}"
+        for kind, (pii, pattern) in _PERSON_KEY_KINDS.items():
+            if c.pii == pii and re.search(pattern, words):
+                keys.setdefault(kind, []).append(c.name)
+                break
     return _Cols(
         locator=("bookings", "record_locator") if _has(catalog, "bookings", "record_locator") else None,
         ticket=("tickets", "ticket_number") if _has(catalog, "tickets", "ticket_number") else None,
@@ -104,7 +136,17 @@ def _columns(catalog) -> _Cols:
         person=((person_table, person_key, "search_name", display)
                 if _has(catalog, person_table, person_key, "search_name") else None),
         person_refs=tuple(person_refs),
+        person_keys=tuple((k, tuple(v)) for k, v in keys.items()),
     )
+
+
+# Look-up kinds by a person's contact or document: (catalog pii class, words in the column's name or
+# description). 'frequent_flyer_number' is a document-class column too, but no document number.
+_PERSON_KEY_KINDS = {
+    "email": ("contact", r"e-?mail|correo"),
+    "phone": ("contact", r"phone|tel[eé]fono"),
+    "document": ("document", r"document|passport|pasaporte|identi"),
+}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -221,7 +263,8 @@ BAG_CUE = re.compile(r"(?:maleta|equipaje|etiqueta|bag|tag|luggage|baggage)\w*\W
 def _link_tickets(q: str, claims: _Claims, cols: _Cols, fetch: Fetch | None) -> list[Hint]:
     if not cols.ticket:
         return []
-    cands = [(m.start(), m.end(), m.group(), m.group(1) + m.group(2)) for m in TICKET_RE.finditer(q)]
+    cands = [(m.start(), m.end(), m.group(), m.group(1) + m.group(2)) for m in TICKET_RE.finditer(q)
+             if claims.free(*m.span())]
     found = _in_list(fetch, *cols.ticket, [c[3] for c in cands]) if fetch else set()
     out = []
     t, c = cols.ticket
@@ -312,6 +355,73 @@ def _link_locators(q: str, claims: _Claims, cols: _Cols, fetch: Fetch | None) ->
         line = (f"'{text}' is record locator '{v}' ({t}.{c} = '{v}')" if ok or not fetch else
                 f"'{text}' looks like record locator '{v}' but no booking has it ({t}.{c} = '{v}')")
         out.append(Hint("record_locator", text, v, line, ok, s))
+    return out
+
+
+# A person's e-mail address, phone number (E.164-like: '+' and 8-15 digits, spaces or dashes between)
+# and, right after a word for it, document number. Found by shape, so a role that may not look people
+# up by them is refused whatever the database holds.
+EMAIL_RE = re.compile(r"(?<![\w.+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}(?![\w-])")
+PHONE_RE = re.compile(r"(?<![\w+])\+\d(?:[ -]?\d){7,14}(?![\w-])")
+DOCUMENT_RE = re.compile(   # on the folded question
+    r"(?<![\w])(?:numero\s+de\s+documento|numero\s+de\s+pasaporte|pasaporte|passport|documento|document|ine)"
+    r"(?![\w])(?:\s+(?:de\s+identidad|number|numero|no\.?|num\.?|n\.?º|#))?\s*[:#]?\s*"
+    r"([a-z0-9][a-z0-9-]{3,23})(?![\w-])")
+_KEY_WHAT = {"email": "e-mail address", "phone": "phone number", "document": "document number"}
+
+
+def _person_key_candidates(q: str, claims: _Claims) -> list[tuple[str, int, int, str, tuple[str, ...]]]:
+    """(kind, start, end, text, stored forms to try) of each e-mail, phone and cued document number."""
+    out = []
+    for m in EMAIL_RE.finditer(q):
+        if claims.free(*m.span()):
+            out.append(("email", m.start(), m.end(), m.group(), tuple(dict.fromkeys((m.group(), m.group().lower())))))
+    for m in PHONE_RE.finditer(q):
+        if claims.free(*m.span()):
+            out.append(("phone", m.start(), m.end(), m.group(), ("+" + re.sub(r"\D", "", m.group()),)))
+    for m in DOCUMENT_RE.finditer(fold(q)):
+        s, e = m.span(1)
+        text = q[s:e]
+        if claims.free(s, e) and any(ch.isdigit() for ch in text) and len(text.replace("-", "")) >= 5:
+            forms = (text, text.upper(), text.upper().replace("-", ""))
+            out.append(("document", s, e, text, tuple(dict.fromkeys(forms))))
+    return sorted(out, key=lambda c: c[1])
+
+
+def _link_person_keys(q: str, claims: _Claims, cols: _Cols, fetch: Fetch | None, may,
+                      denied: list[Denied]) -> list[Hint]:
+    """E-mails, phones and document numbers resolved to passengers, like a name: one parameterised
+    query over the person table's columns of that kind, only for a role that may look people up by
+    them (`may`); for any other role the look-up is `denied` and nothing is queried."""
+    if not cols.person:
+        return []
+    keys = dict(cols.person_keys)
+    t, pid, sn, disp = cols.person
+    out: list[Hint] = []
+    for kind, s, e, text, forms in _person_key_candidates(q, claims):
+        columns = keys.get(kind)
+        if not columns:
+            continue
+        claims.take(s, e)
+        via = tuple(f"{t}.{c}" for c in columns)
+        if not may(*via):
+            denied.append(Denied(kind, text, s, via))
+            continue
+        if not fetch:
+            continue
+        params = {f"v{i}": v for i, v in enumerate(forms)}
+        marks = ", ".join(f":{k}" for k in params)
+        where = " OR ".join(f"{c} IN ({marks})" for c in columns)
+        rows = fetch(f"SELECT {', '.join((pid, sn) + disp)} FROM {t} WHERE {where} ORDER BY {pid} LIMIT {NAME_ROWS}",
+                     params)
+        what = _KEY_WHAT[kind]
+        if not rows:
+            out.append(Hint("passenger", text, (), f"'{text}' is no passenger's {what} ({' / '.join(via)})",
+                            False, s, via=via))
+            continue
+        hint = _passenger_hint(text, rows, cols, s, False)
+        line = hint.line.replace(f"'{text}' matches ", f"'{text}' is the {what} of ", 1)
+        out.append(Hint("passenger", text, hint.value, line, True, s, matches=hint.matches, via=via))
     return out
 
 
@@ -628,15 +738,27 @@ def _passenger_hint(text: str, rows: list[tuple], cols: _Cols, pos: int, fuzzy: 
     return Hint("passenger", text, ids, line, True, pos, matches=len(rows))
 
 
-def _link_names(q: str, claims: _Claims, cols: _Cols, catalog, fetch: Fetch | None) -> list[Hint]:
+def _link_names(q: str, claims: _Claims, cols: _Cols, catalog, fetch: Fetch | None, may=None,
+                denied: list[Denied] | None = None) -> list[Hint]:
     """Passenger names. A run that looks like a name (capitalised, or after 'pasajero'/'passenger')
     gets up to three exact/prefix lookups and a fuzzy one; any other run of unknown words gets a
-    single exact/prefix lookup (cheap, and it finds names typed in lower case)."""
-    if not cols.person or not fetch:
+    single exact/prefix lookup (cheap, and it finds names typed in lower case).
+
+    A role that may not look people up by name (`may` refuses the name columns) gets no query at all:
+    each run that looks like a name is `denied`, whoever it names or whether anyone has that name."""
+    if not cols.person:
+        return []
+    runs = sorted(_name_runs(q, claims, _catalog_words(catalog)), key=lambda r: not r[3])  # cued first
+    t, _pid, sn, disp = cols.person
+    via = tuple(f"{t}.{c}" for c in (sn, *disp))
+    if may is not None and not may(*via):
+        if denied is not None:
+            denied += [Denied("name", q[s:e], s, via) for s, e, _toks, cued in runs if cued]
+        return []
+    if not fetch:
         return []
     out: list[Hint] = []
     budget = MAX_NAME_QUERIES
-    runs = sorted(_name_runs(q, claims, _catalog_words(catalog)), key=lambda r: not r[3])  # cued first
     for s, e, toks, cued in runs:
         if budget <= 0:
             break
@@ -665,7 +787,8 @@ def _link_names(q: str, claims: _Claims, cols: _Cols, catalog, fetch: Fetch | No
             if cued:
                 text = q[s:e]
                 out.append(Hint("passenger", text, (), f"'{text}' matches no passenger name "
-                                f"({cols.person[0]}.{cols.person[2]} is lower-case without accents)", False, s))
+                                f"({cols.person[0]}.{cols.person[2]} is lower-case without accents)", False, s,
+                                via=via))
             continue
         w, rows, fuzzy = hit
         # Cut the span to the words that matched.
@@ -676,35 +799,60 @@ def _link_names(q: str, claims: _Claims, cols: _Cols, catalog, fetch: Fetch | No
         ts, te = span_toks[0].start, span_toks[-1].end
         text = q[ts:te]
         claims.take(ts, te)
-        out.append(_passenger_hint(text, rows, cols, ts, fuzzy))
+        out.append(dataclasses.replace(_passenger_hint(text, rows, cols, ts, fuzzy), via=via))
     return out
 
 
 # --------------------------------------------------------------------------------------------------
 
 def link(question: str, *, catalog, today: date, fetch: Fetch | None,
-         values: Mapping[tuple[str, str], Sequence[str]] | None = None) -> LinkResult:
+         values: Mapping[tuple[str, str], Sequence[str]] | None = None, role: str | None = None) -> LinkResult:
     """Find and resolve the values in `question`. With fetch None nothing is checked against the
     database: identifiers get found=False, flights, airports codes and names are skipped (they need
     the database to tell a code from a word). `values` are the stored values of small categorical
-    columns ((table, column) -> values), as the caller already read them for the prompt."""
+    columns ((table, column) -> values), as the caller already read them for the prompt.
+
+    With `role`, a value is looked up only by columns that role may filter on
+    (`RolePolicy.may_look_up`); the look-ups it may not make are in the result's `denied`. Without a
+    role nothing is withheld (the owner's view: training data, tests of the linker itself).
+
+    The question is read in its NFKC form (full-width '２２９Ｌ５Ｕ' is '229L5U'); hint texts and
+    positions refer to that form, which leaves composed accents ('José') as they are."""
+    question = unicodedata.normalize("NFKC", question)
+    policy = catalog.role(role) if role is not None else None
+
+    def may(*refs: str) -> bool:
+        if policy is None:
+            return True
+        infos = [catalog.column(*ref.split(".", 1)) for ref in refs]
+        return all(info is not None and policy.may_look_up(info.pii) for info in infos)
+
     cols = _columns(catalog)
     claims = _Claims()
+    denied: list[Denied] = []
+
+    def by(ref: tuple | None) -> Fetch | None:
+        """`fetch` for a linker whose column the role may look records up by, else None (no query)."""
+        return fetch if ref is None or may(f"{ref[0]}.{ref[1]}") else None
+
     hints: list[Hint] = []
-    hints += _link_tickets(question, claims, cols, fetch)
-    hints += _link_bags(question, claims, cols, fetch)
+    hints += _link_person_keys(question, claims, cols, fetch, may, denied)
+    hints += _link_tickets(question, claims, cols, by(cols.ticket))
+    hints += _link_bags(question, claims, cols, by(cols.bag))
     hints += _link_dates_first_iso(question, claims, today)
-    hints += _link_flights(question, claims, cols, fetch)
-    hints += _link_locators(question, claims, cols, fetch)
+    hints += _link_flights(question, claims, cols, fetch if cols.flight is None or may(
+        *(f"{cols.flight[0]}.{c}" for c in cols.flight[1:])) else None)
+    hints += _link_locators(question, claims, cols, by(cols.locator))
     hints += _link_dates(question, claims, today)
     hints += _link_places(question, claims, cols, catalog, fetch)
     named_tables = table_words(catalog)
     hints += _link_terms(question, claims, catalog, named_tables)
     hints += _link_values(question, claims, catalog, values or {}, hints, named_tables)
-    hints += _link_names(question, claims, cols, catalog, fetch)
+    hints += _link_names(question, claims, cols, catalog, fetch, may, denied)
     hints = _without_broader_terms(hints)
     hints.sort(key=lambda h: h.pos)
-    return LinkResult(detect_language(question), tuple(hints[:MAX_HINTS]))
+    return LinkResult(detect_language(question), tuple(hints[:MAX_HINTS]),
+                      tuple(sorted(denied, key=lambda d: d.pos)))
 
 
 def _link_values(q: str, claims: _Claims, catalog, values: Mapping[tuple[str, str], Sequence[str]],

@@ -399,7 +399,12 @@ class Assistant:
             ans.lang = linked.lang
             ans.hints = linked.prompt_lines()
             dates = [h for h in linked.hints if h.kind in ("date", "date_range")]
-            card = card_request(question, linked.hints, catalog=self.catalog)
+            from assistant.intent import lookup_refusal
+
+            refusal = lookup_refusal(linked.denied, self.catalog, self.role)
+            if refusal:               # a person looked up by what this role may not filter on
+                return self._refuse(ans, refusal)
+            card = card_request(question, linked.hints, catalog=self.catalog, role=self.role)
             if card is not None:
                 self._open_card(ans, card, question, memory, stage)
                 return ans
@@ -430,8 +435,16 @@ class Assistant:
             return None
         started = time.perf_counter()
         linked = link(question, catalog=self.catalog, today=self.settings.today, fetch=self.fetch,
-                      values=self.stored_values)
-        card = card_request(question, linked.hints, catalog=self.catalog)
+                      values=self.stored_values, role=self.role)
+        from assistant.intent import lookup_refusal
+
+        refusal = lookup_refusal(linked.denied, self.catalog, self.role)
+        if refusal:                   # refused here, audited, never queued for the model
+            ans = Answer(question=question, lang=linked.lang, model=self.model_name)
+            self._refuse(ans, refusal)
+            ans.timings["total"] = time.perf_counter() - started
+            return ans
+        card = card_request(question, linked.hints, catalog=self.catalog, role=self.role)
         if card is None:
             self._thread.linked = (question, linked)   # the `ask` that follows in this thread reuses it
             return None
@@ -448,7 +461,7 @@ class Assistant:
         if done is not None and done[0] == question:
             return done[1]
         return link(question, catalog=self.catalog, today=self.settings.today, fetch=self.fetch,
-                    values=self.stored_values)
+                    values=self.stored_values, role=self.role)
 
     def _open_card(self, ans: Answer, request, question: str, memory: Memory | None, stage) -> None:
         """A record look-up as a card: one fixed, guarded, masked and audited query, no model call.

@@ -79,6 +79,14 @@ class RolePolicy:
         """How this role sees a column of class `pii` (None: not personal data, always clear)."""
         return "clear" if pii is None else self.masking.get(pii, "hide")
 
+    def may_look_up(self, pii: str | None) -> bool:
+        """Whether this role may find a record by the value of a column of class `pii`: only when it
+        sees that class in the clear (or the column holds no personal data). It is the rule the guard
+        enforces on SQL (a masked column is a bare output, never compared with a whole value), stated for
+        the look-ups the assistant runs itself: a role that may not filter on a column cannot look a
+        record up by it either, not even to learn whether it exists."""
+        return self.action(pii) == "clear"
+
 
 @dataclass(frozen=True)
 class Catalog:
