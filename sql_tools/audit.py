@@ -9,8 +9,10 @@ caller must then return nothing (no unaudited reads).
 """
 from __future__ import annotations
 
+import contextvars
 import datetime as _dt
 import json
+import sqlite3
 import threading
 from dataclasses import dataclass, field
 
@@ -107,6 +109,32 @@ class AuditRecord:
         return d
 
 
+def storable(text) -> str | None:
+    """`text` as any store can keep it, so a record is never lost to its contents: an unpaired UTF-16
+    surrogate (which no UTF-8 store accepts) becomes its escape `\\ud800`, and NUL (which PostgreSQL's
+    text refuses) becomes `\\x00`. Everything else is kept as typed."""
+    if text is None:
+        return None
+    text = str(text)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text.replace("\x00", "\\x00") if "\x00" in text else text
+
+
+# How many records the current context has written: the HTTP layer counts per request, so a request
+# whose work wrote none gets one of its own (api.gate). A list, so threads that copy the context share it.
+_TALLY: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar("abordo_audit_tally", default=None)
+
+
+def start_tally() -> list[int]:
+    """Count, from now on in this context (and the threads that copy it), the records written."""
+    tally = [0]
+    _TALLY.set(tally)
+    return tally
+
+
 def utcnow() -> _dt.datetime:
     return _dt.datetime.now(_dt.timezone.utc).replace(tzinfo=None)
 
@@ -141,22 +169,47 @@ class AuditLog:
         if rec.verdict not in VERDICTS:
             raise ValueError(f"verdict must be one of {VERDICTS}")
         rec.ts = rec.ts or utcnow()
-        ids = [str(i) for i in rec.passenger_ids]
+        ids = [storable(i) for i in rec.passenger_ids]
+        user = storable(rec.user)
         try:
             with self.engine.begin() as conn:
                 res = conn.execute(audit_log.insert().values(
-                    ts=rec.ts, user_name=rec.user, role=rec.role, question=rec.question, sql_in=rec.sql_in,
-                    sql_out=rec.sql_out, verdict=rec.verdict, code=rec.code, reason=rec.reason,
-                    row_count=rec.row_count, passenger_ids=json.dumps(ids), elapsed_ms=rec.elapsed_ms,
-                    model=rec.model, prompt_tokens=rec.prompt_tokens, completion_tokens=rec.completion_tokens,
-                    restatement=rec.restatement))
+                    ts=rec.ts, user_name=user, role=storable(rec.role), question=storable(rec.question),
+                    sql_in=storable(rec.sql_in), sql_out=storable(rec.sql_out), verdict=rec.verdict,
+                    code=storable(rec.code), reason=storable(rec.reason), row_count=rec.row_count,
+                    passenger_ids=json.dumps(ids), elapsed_ms=rec.elapsed_ms, model=storable(rec.model),
+                    prompt_tokens=rec.prompt_tokens, completion_tokens=rec.completion_tokens,
+                    restatement=storable(rec.restatement)))
                 rec.id = res.inserted_primary_key[0]
                 if ids:
                     conn.execute(audit_subjects.insert(), [
-                        {"audit_id": rec.id, "passenger_id": i, "user_name": rec.user, "ts": rec.ts} for i in ids])
-        except sa.exc.SQLAlchemyError as exc:
+                        {"audit_id": rec.id, "passenger_id": i, "user_name": user, "ts": rec.ts} for i in ids])
+        except (sa.exc.SQLAlchemyError, ValueError) as exc:
             raise AuditError(type(getattr(exc, "orig", None) or exc).__name__) from None
+        tally = _TALLY.get()
+        if tally is not None:
+            tally[0] += 1
         return rec.id
+
+    def writable(self, timeout_s: float = 1.0) -> bool:
+        """True when a record could be appended now: SQLite's write lock can be taken within
+        `timeout_s`, or the PostgreSQL session is not read-only (a replica). Nothing is written."""
+        try:
+            with self.engine.connect() as conn:
+                if self.engine.dialect.name == "sqlite":
+                    raw = conn.connection.driver_connection
+                    before = raw.execute("PRAGMA busy_timeout").fetchone()[0]
+                    raw.execute(f"PRAGMA busy_timeout = {int(timeout_s * 1000)}")
+                    try:
+                        raw.execute("BEGIN IMMEDIATE")
+                        raw.execute("ROLLBACK")
+                    finally:
+                        raw.execute(f"PRAGMA busy_timeout = {int(before)}")
+                    return True
+                conn.exec_driver_sql(f"SET statement_timeout = {int(timeout_s * 1000)}")
+                return conn.exec_driver_sql("SHOW transaction_read_only").scalar() == "off"
+        except (sa.exc.SQLAlchemyError, sqlite3.Error):
+            return False
 
     def _records(self, where=None, limit: int | None = None) -> list[AuditRecord]:
         q = sa.select(audit_log).order_by(audit_log.c.id.desc())

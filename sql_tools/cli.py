@@ -147,7 +147,9 @@ def _print_records(records, as_json: bool) -> None:
             click.echo(f"{r.ts:%Y-%m-%d %H:%M:%S}Z #{r.id} {r.user} ({r.role}) {r.verdict}"
                        f"{' [' + r.code + ']' if r.code else ''} rows={r.row_count if r.row_count is not None else '-'}"
                        f"{' passengers=' + ids if ids else ''}"
-                       f"\n    {(r.sql_out or r.sql_in or r.question or '').strip()[:200]}")
+                       f"\n    {(r.sql_out or r.sql_in or r.question or '').strip()[:200]}"
+                       # why it was refused or failed, or what a request without a query did
+                       f"{chr(10) + '    reason: ' + r.reason.strip()[:300] if r.reason else ''}")
 
 
 def _require_supervisor(ctx: click.Context, role: str | None, what: str) -> None:

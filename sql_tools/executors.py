@@ -80,6 +80,12 @@ class DatabaseError(ExecutionError):
     code = "database_error"
 
 
+class DatabaseUnavailable(DatabaseError):
+    """The passenger database cannot be reached or opened at all (a moved file, a server down): the
+    question may succeed later, so callers say when to try again instead of blaming the query."""
+    code = "database_unreachable"
+
+
 class ReaderRoleMissing(ExecutionError):
     code = "reader_role_missing"
 
@@ -205,7 +211,7 @@ class SqliteExecutor:
         self._readable = {t: frozenset(catalog.readable_columns(t, role)) for t in catalog.exposed_tables}
         self._functions = _allowed_sqlite_functions()
         if not self.path.exists():
-            raise DatabaseError(f"the database file {self.path} does not exist",
+            raise DatabaseUnavailable(f"the database file {self.path} does not exist",
                                 message_es=f"el archivo de base de datos {self.path} no existe")
 
     # S5: SQLite has no grants; the authorizer is its only table/column permission system.
@@ -241,7 +247,7 @@ class SqliteExecutor:
         try:
             conn = self._connect()
         except sqlite3.Error as exc:
-            raise DatabaseError(f"cannot open the database read-only ({exc.__class__.__name__})",
+            raise DatabaseUnavailable(f"cannot open the database read-only ({exc.__class__.__name__})",
                                 message_es="no se pudo abrir la base de datos en modo lectura") from None
         timer = None
         try:
@@ -413,7 +419,7 @@ class PostgresExecutor:
                     f"`abordo db grant-readonly --db <owner URL>` first",
                     message_es=f"no existe el usuario de solo lectura del rol {self.role}: ejecuta "
                                f"`abordo db grant-readonly --db <URL del propietario>` primero") from None
-            raise DatabaseError("cannot connect to the passenger database",
+            raise DatabaseUnavailable("cannot connect to the passenger database",
                                 message_es="no se pudo conectar a la base de datos de pasajeros") from None
 
     def execute(self, sql: str, *, subject_key_index: int | None = None,

@@ -10,7 +10,7 @@ import threading
 from collections.abc import Callable
 
 from db.engines import dialect_of, parse_url, sqlite_path
-from sql_tools.executors import DatabaseError, reader_dsn
+from sql_tools.executors import DatabaseError, DatabaseUnavailable, reader_dsn
 
 Fetch = Callable[[str, dict], list[tuple]]
 
@@ -22,15 +22,20 @@ def make_fetch(settings, role: str) -> Fetch:
     if dialect_of(url) == "sqlite":
         path = sqlite_path(url)
         if not path.exists():
-            raise DatabaseError(f"the database file {path} does not exist (run `abordo seed`)",
+            raise DatabaseUnavailable(f"the database file {path} does not exist (run `abordo seed`)",
                                 message_es=f"no existe el archivo de base de datos {path} (ejecuta `abordo seed`)")
         local = threading.local()
 
         def fetch_sqlite(sql: str, params: dict) -> list[tuple]:
             conn = getattr(local, "conn", None)
             if conn is None:
-                conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=True)
-                conn.execute("PRAGMA query_only = 1")
+                try:
+                    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=True)
+                    conn.execute("PRAGMA query_only = 1")
+                except sqlite3.Error:
+                    raise DatabaseUnavailable(f"cannot open the database file {path}",
+                                              message_es=f"no se puede abrir el archivo de base de datos {path}"
+                                              ) from None
                 local.conn = conn
             try:
                 return conn.execute(sql, params).fetchall()
@@ -56,7 +61,7 @@ def make_fetch(settings, role: str) -> Fetch:
                 try:
                     conn = state["conn"] = psycopg2.connect(dsn, connect_timeout=5)
                 except psycopg2.OperationalError:
-                    raise DatabaseError("cannot connect to the passenger database",
+                    raise DatabaseUnavailable("cannot connect to the passenger database",
                                         message_es="no se pudo conectar a la base de datos de pasajeros") from None
                 conn.set_session(readonly=True, autocommit=False)
             try:
