@@ -8,6 +8,7 @@ one summary call per question).
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 import threading
@@ -34,7 +35,6 @@ from assistant.link import airport_cities, airport_columns, link, table_words
 from assistant.memory import Memory
 from assistant.namesakes import find_namesakes
 from assistant.namesakes import sentence as namesake_sentence
-from assistant.restate import Restatement, Words, column_labels, restate
 from assistant.reshape import (
     column_words,
     count_threshold,
@@ -49,10 +49,11 @@ from assistant.reshape import (
     top_of_groups,
     unasked_constant_columns,
 )
+from assistant.restate import Restatement, Words, column_labels, restate
 from assistant.valuefix import move_values_to_their_table, repoint_values
 from db.catalog import Catalog, load_catalog
-from db.errors import DatabaseUnreachable
 from db.engines import dialect_of, make_engine
+from db.errors import DatabaseUnreachable
 from db.settings import Settings
 from sql_tools.errors import SqlToolError
 from sql_tools.service import log_refusal, log_rejection, run_guarded
@@ -149,26 +150,72 @@ def extract_sql(text: str) -> str:
 class Assistant:
     """Answers questions for one role and user. Build one per process (the model loads once)."""
 
-    def __init__(self, settings: Settings, *, chat_model=None, catalog: Catalog | None = None,
-                 role: str | None = None, user: str = "cli", fetch=None):
+    def __init__(self, settings: Settings, *, chat_model=None, chat_factory: Callable[[], object] | None = None,
+                 catalog: Catalog | None = None, role: str | None = None, user: str = "cli", fetch=None):
+        """`chat_model`, or `chat_factory()` the first time a question needs the model (default: the
+        configured model): a record look-up never loads a model, so cards work without one.
+
+        `user` and `settings.today` are defaults: `ask` and `look_up` take the asker and the day per
+        question, so one Assistant per role serves every user and every date (the API keeps one per role)."""
         from sql_tools.lookup import make_fetch
 
         self.settings = settings
         self.catalog = catalog or load_catalog(settings.catalog_path or None)
         self.role = role or settings.role
         self.catalog.role(self.role)       # unknown role: fail now, clearly
-        self.user = user
+        self._default_user = user
         self.dialect = dialect_of(settings.database_url)
         self.fetch = fetch or make_fetch(settings, self.role)
-        if chat_model is None:
-            from assistant.llm import make_chat_model
-
-            chat_model = make_chat_model(settings)
-        self.chat = chat_model
-        self.model_name = getattr(chat_model, "model_name", None) or type(chat_model).__name__
+        self._chat = chat_model
+        self._chat_factory = chat_factory
+        self._chat_lock = threading.Lock()
         self._system: str | None = None
         self._schema: tuple[dict, dict, dict] | None = None
-        self._thread = threading.local()     # per asking thread: its `cancelled`, and what look_up linked
+        # per asking thread: its `cancelled`, what look_up linked, and who asks on which day
+        self._thread = threading.local()
+
+    @property
+    def chat(self):
+        """The chat model, loaded on first use (raises ModelNotFound when none is configured)."""
+        if self._chat is None:
+            with self._chat_lock:
+                if self._chat is None:
+                    if self._chat_factory is not None:
+                        self._chat = self._chat_factory()
+                    else:
+                        from assistant.llm import make_chat_model
+
+                        self._chat = make_chat_model(self.settings)
+        return self._chat
+
+    @property
+    def model_name(self) -> str:
+        """The model's label; before the model is loaded, the configured one's (a card names it
+        without loading it)."""
+        if self._chat is None:
+            s = self.settings
+            return (s.openai_model or "openai-compatible") if s.openai_base_url else str(s.model)
+        return getattr(self._chat, "model_name", None) or type(self._chat).__name__
+
+    @property
+    def user(self) -> str:
+        """Who asks the question being answered in this thread (audit records name them)."""
+        return getattr(self._thread, "user", None) or self._default_user
+
+    @property
+    def today(self):
+        """The day 'today' means for the question being answered in this thread."""
+        return getattr(self._thread, "today", None) or self.settings.today
+
+    @contextlib.contextmanager
+    def _asked_by(self, user: str | None, today):
+        """The asker and the day of one question, for as long as this thread answers it."""
+        before = (getattr(self._thread, "user", None), getattr(self._thread, "today", None))
+        self._thread.user, self._thread.today = user, today
+        try:
+            yield
+        finally:
+            self._thread.user, self._thread.today = before
 
     # --- the static prefix ---------------------------------------------------------------------
 
@@ -368,12 +415,15 @@ class Assistant:
     def ask(self, question: str, *, memory: Memory | None = None,
             on_stage: Callable[[str], None] | None = None,
             on_token: Callable[[str], None] | None = None,
-            cancelled: Callable[[], bool] | None = None) -> Answer:
-        """Answer one question. `cancelled()` turning true (the asker went away) stops the model
-        between two streamed tokens and raises Cancelled: a model server then frees the slot."""
+            cancelled: Callable[[], bool] | None = None,
+            user: str | None = None, today=None) -> Answer:
+        """Answer one question asked by `user` (default: the Assistant's) with `today` (default: the
+        settings'). `cancelled()` turning true (the asker went away) stops the model between two
+        streamed tokens and raises Cancelled: a model server then frees the slot."""
         self._thread.check = cancelled
         try:
-            return self._ask(question, memory=memory, on_stage=on_stage, on_token=on_token)
+            with self._asked_by(user, today):
+                return self._ask(question, memory=memory, on_stage=on_stage, on_token=on_token)
         finally:
             self._thread.check = None
 
@@ -427,14 +477,20 @@ class Assistant:
         finally:
             ans.timings["total"] = time.perf_counter() - started
 
-    def look_up(self, question: str, *, memory: Memory | None = None) -> Answer | None:
-        """The answer when `question` is a record look-up (a card: no model call), else None. Lets a
-        caller that queues questions for the model answer look-ups without waiting in that queue."""
+    def look_up(self, question: str, *, memory: Memory | None = None, user: str | None = None,
+                today=None) -> Answer | None:
+        """The answer when `question` is a record look-up (a card: no model call, no model loaded),
+        else None. Lets a caller that queues questions for the model answer look-ups without waiting
+        in that queue. `user` and `today` as for `ask`."""
+        with self._asked_by(user, today):
+            return self._look_up(question, memory=memory)
+
+    def _look_up(self, question: str, *, memory: Memory | None) -> Answer | None:
         question = (question or "").strip()
         if not question or classify(question):
             return None
         started = time.perf_counter()
-        linked = link(question, catalog=self.catalog, today=self.settings.today, fetch=self.fetch,
+        linked = link(question, catalog=self.catalog, today=self.today, fetch=self.fetch,
                       values=self.stored_values, role=self.role)
         from assistant.intent import lookup_refusal
 
@@ -460,7 +516,7 @@ class Assistant:
         done, self._thread.linked = getattr(self._thread, "linked", None), None
         if done is not None and done[0] == question:
             return done[1]
-        return link(question, catalog=self.catalog, today=self.settings.today, fetch=self.fetch,
+        return link(question, catalog=self.catalog, today=self.today, fetch=self.fetch,
                     values=self.stored_values, role=self.role)
 
     def _open_card(self, ans: Answer, request, question: str, memory: Memory | None, stage) -> None:

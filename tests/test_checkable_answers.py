@@ -168,15 +168,14 @@ def test_namesakes_are_counted_and_told_apart_within_the_agents_masking(settings
     assert sum(r.sql_out is not None and "document_number" in r.sql_out for r in audited) == 1
 
 
-def test_an_analyst_sees_namesakes_as_pseudonyms_without_documents(settings, demo_db):
+def test_an_analyst_naming_a_person_is_refused_not_told_their_namesakes(settings, demo_db):
+    """Pseudonyms are stable: telling an analyst which pseudonyms answer to a typed name would
+    re-identify them everywhere else (issue 23). The name is refused before any look-up or model call."""
     name, ids = _namesake(demo_db)
     ans = ask(settings, f"SELECT COUNT(*) FROM tickets t WHERE t.passenger_id IN ({ids[0]}, {ids[1]})",
               f"¿cuántos boletos tiene {name}?", role="analyst")
-    assert ans.error is None and len(ans.namesakes) == 2
-    for person in ans.namesakes:
-        assert "document_number" not in person
-        assert person["first_name"].startswith("P-") and person["last_name"].startswith("P-")
-    assert name.split()[0] not in " ".join(str(v) for p in ans.namesakes for v in p.values())
+    assert ans.refused and ans.namesakes == [] and ans.sql == "" and ans.llm_calls == 0
+    assert "analyst" in ans.text and not any(str(i) in ans.text for i in ids)
 
 
 def test_one_person_is_no_namesake(settings, demo_db):
