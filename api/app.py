@@ -9,23 +9,29 @@ traceback, and a refused request leaves an audit record like an answered one.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
+import contextvars
 import datetime as _dt
 import json
 import logging
 import os
 import queue
+import re
 import threading
 import time
-from collections import deque
 from collections.abc import AsyncIterator
+from typing import Annotated, Literal
 
-from fastapi import Depends, FastAPI, Request
+import sqlalchemy as sa
+from fastapi import Depends, FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import conversations
+from api.gate import Gate
+from api.problems import COMMON, Problem, ProblemDoc, problem_body, problem_response, responses
 from assistant.errors import AssistantError, ModelNotFound
 from assistant.llm import TEST_MODEL_ENV, make_chat_model, seam_model
 from assistant.llm.openai_compat import is_unreachable
@@ -34,101 +40,120 @@ from assistant.queue import FairQueue, QueueTimeout
 from assistant.users import User, get_user, verify_token
 from db.errors import DatabaseUnreachable, DbError
 from db.settings import Settings, load_settings
-from sql_tools.audit import AuditRecord, get_audit_log
+from sql_tools.audit import AuditError, AuditRecord, get_audit_log
 from sql_tools.errors import SqlToolError
 
 log = logging.getLogger("abordo.api")
 MAX_QUESTION = 2000
+MAX_SQL = 20_000
+# A question holds at least one character that is neither white space nor a control character.
+SOME_TEXT = r"[^\s\x00-\x1f\x7f]"
+CONVERSATION_ID = r"^c_[A-Za-z0-9_-]{1,64}$"
+EARLIEST, LATEST = _dt.date(1900, 1, 1), _dt.date(2199, 12, 31)
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-class Problem(Exception):
-    """An error answered as a problem document; `code` is stable, `detail` is for people."""
+def _valid_text(text: str | None) -> str | None:
+    """Text any store and model can take: an unpaired UTF-16 surrogate (JSON's "\\ud800") is not a
+    character, so it is refused (422, audited with the text escaped) rather than stored or asked."""
+    if text is not None:
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("the text holds an unpaired UTF-16 surrogate, which is not a character") from None
+    return text
 
-    def __init__(self, status: int, code: str, detail: str, *, headers: dict | None = None):
-        super().__init__(detail)
-        self.status, self.code, self.detail, self.headers = status, code, detail, headers or {}
 
-
-def _problem(status: int, code: str, detail: str, headers: dict | None = None) -> JSONResponse:
-    return JSONResponse({"type": f"https://abordo.invalid/problems/{code}", "title": code.replace("_", " "),
-                         "status": status, "code": code, "detail": detail},
-                        status_code=status, media_type="application/problem+json", headers=headers)
+Text = Annotated[str, AfterValidator(_valid_text)]
+ConversationId = Annotated[str, StringConstraints(pattern=CONVERSATION_ID, max_length=66)]
 
 
 class AskBody(BaseModel):
-    question: str
-    conversation_id: str | None = None
-    today: _dt.date | None = None
+    question: Text = Field(min_length=1, max_length=MAX_QUESTION, pattern=SOME_TEXT,
+                           description="The question, in Spanish or English (control characters count as spaces)")
+    conversation_id: ConversationId | None = Field(default=None,
+                                                   description="Continue this conversation (from an earlier answer)")
+    today: _dt.date | None = Field(default=None, ge=EARLIEST, le=LATEST,
+                                   description="The day 'today' means for this question, 1900-01-01 to "
+                                               "2199-12-31 (default: the today setting)")
 
 
 class FeedbackBody(BaseModel):
-    question: str = Field(max_length=MAX_QUESTION)
-    rating: int = Field(ge=-1, le=1)
-    sql: str | None = None
-    comment: str | None = Field(default=None, max_length=2000)
-
-
-class RateLimit:
-    """At most `per_minute` requests per user in any 60 s (per worker process)."""
-
-    def __init__(self, per_minute: int):
-        self.per_minute = per_minute
-        self._seen: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def check(self, user: str) -> float | None:
-        """None when allowed (and counted); else the seconds to wait."""
-        now = time.monotonic()
-        with self._lock:
-            seen = self._seen.setdefault(user, deque())
-            while seen and now - seen[0] >= 60:
-                seen.popleft()
-            if len(seen) >= self.per_minute:
-                return 60 - (now - seen[0])
-            seen.append(now)
-            return None
+    question: Text = Field(min_length=1, max_length=MAX_QUESTION)
+    rating: Literal[-1, 1] = Field(description="1 good, -1 bad")
+    sql: Text | None = Field(default=None, max_length=MAX_SQL)
+    comment: Text | None = Field(default=None, max_length=2000)
 
 
 class Service:
-    """What one API process shares between requests: settings, the chat model, its queue, assistants."""
+    """What one API process shares between requests: settings, the chat model, its queue, and one
+    Assistant per role (the asker and the day are per question, so nothing grows with users or dates)."""
 
     def __init__(self, settings: Settings, chat_model=None):
         self.settings = settings
         self._chat = chat_model
         self._lock = threading.Lock()
-        self._assistants: dict[tuple, object] = {}
+        self._assistants: dict[str, object] = {}
         self.queue = FairQueue(slots=settings.queue_slots)
-        self.rate = RateLimit(max(1, settings.api_rate_per_minute))
         self.queue_timeout = float(max(1, settings.queue_timeout_s))
 
     def chat(self):
+        """The shared chat model, loaded the first time a question needs it (a card never does)."""
         with self._lock:
             if self._chat is None:
                 self._chat = seam_model(self.settings) or make_chat_model(self.settings)
             return self._chat
 
-    def assistant(self, user: User, today: _dt.date | None):
+    def assistant(self, role: str):
         from assistant.pipeline import Assistant
 
-        key = (user.name, user.role, today)
         with self._lock:
-            found = self._assistants.get(key)
+            found = self._assistants.get(role)
         if found is None:
-            s = dataclasses.replace(self.settings, today=today) if today else self.settings
-            found = Assistant(s, chat_model=self.chat(), role=user.role, user=user.name)
+            found = Assistant(self.settings, chat_factory=self.chat, role=role, user="api")
             with self._lock:
-                self._assistants[key] = found
+                found = self._assistants.setdefault(role, found)
         return found
 
-    def audit_refusal(self, request: Request, code: str, reason: str, user: User | None) -> None:
-        """The record a refused request leaves (no query ran); a store that cannot take it is logged."""
+    @property
+    def cached_assistants(self) -> int:
+        return len(self._assistants)
+
+    def authenticate(self, headers: dict[str, str]) -> User | None:
+        """The user a request's headers name (a bearer token, or the trusted proxy's header), or None.
+        Raises a 503 Problem when the user store does not answer."""
+        s = self.settings
+        header = headers.get("authorization", "")
+        try:
+            if header[:7].lower() == "bearer ":
+                return verify_token(s.app_url, header[7:], legacy_days=s.token_days)
+            if s.trusted_user_header and headers.get(s.trusted_user_header.lower(), "").strip():
+                return get_user(s.app_url, headers[s.trusted_user_header.lower()].strip())
+        except (AssistantError, sa.exc.SQLAlchemyError) as exc:
+            log.error("user store unavailable: %s", type(exc).__name__)
+            raise Problem(503, "app_store_unavailable", "the user store does not answer; try again shortly") from None
+        return None
+
+    def audit(self, request: Request, user: User, code: str, reason: str, *, verdict: str = "accepted",
+              row_count: int = 0) -> None:
+        """The record of a route that reads or writes app data, written before its answer leaves."""
         try:
             get_audit_log(self.settings.app_url).append(AuditRecord(
-                user=user.name if user else "anonymous", role=user.role if user else "-", verdict="refused",
-                code=code, reason=f"{request.method} {request.url.path}: {reason}"[:500],
-                question=getattr(request.state, "question", None), row_count=0))
-        except Exception:
-            log.exception("could not audit a refused request")
+                user=user.name, role=user.role, verdict=verdict, code=code, row_count=row_count,
+                reason=f"{request.method} {request.url.path}: {reason}"[:1000]))
+        except AuditError:
+            raise Problem(503, "audit_unavailable", "the audit log could not be written, so nothing is shown") from None
+
+
+class EventStream(StreamingResponse):
+    media_type = "text/event-stream"
+
+
+STREAM_EVENTS = """Server-sent events, in order: `stage` ({"stage": link|generate|execute|summarise}),
+`queue` ({"position": n}, while waiting for a model slot), `token` ({"text": ...}, the answer as it is
+written), then exactly one of `answer` (the same object as POST /v1/ask) or `problem` (a problem
+document: status, code, detail) for a failure after the stream started. Errors known before it starts
+(authentication, validation, unknown conversation, limits) are HTTP errors, not events."""
 
 
 def create_app(settings: Settings | None = None, *, chat_model=None) -> FastAPI:
@@ -136,42 +161,42 @@ def create_app(settings: Settings | None = None, *, chat_model=None) -> FastAPI:
     service = Service(settings or load_settings(), chat_model)
     app = FastAPI(title="abordo", version="1", summary="Passenger look-up assistant: guarded, read-only, audited.")
     app.state.service = service
+    app.add_middleware(Gate, service=service)
 
-    app.add_middleware(_ServedBy)
+    def _respond(request: Request, problem: Problem):
+        request.state.problem = (problem.status, problem.code, problem.detail)   # the gate audits it
+        return problem_response(problem)
 
-    @app.exception_handler(Problem)
-    async def _on_problem(request: Request, exc: Problem):
-        if exc.status in (401, 403, 413, 422, 429):
-            service.audit_refusal(request, exc.code, exc.detail, getattr(request.state, "user", None))
-        return _problem(exc.status, exc.code, exc.detail, exc.headers)
+    @app.exception_handler(StarletteHTTPException)
+    async def _on_http(request: Request, exc: StarletteHTTPException):
+        if not isinstance(exc, Problem):     # the router's and FastAPI's own: 404, 405, 400
+            code = {400: "invalid_body", 404: "not_found", 405: "method_not_allowed"}.get(
+                exc.status_code, f"http_{exc.status_code}")
+            detail = {400: "the request body could not be read as JSON",
+                      404: f"no route {request.url.path}",
+                      405: f"{request.method} is not allowed on {request.url.path}"}.get(exc.status_code, str(exc.detail))
+            exc = Problem(exc.status_code, code, detail, headers=getattr(exc, "headers", None))
+        return _respond(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def _on_invalid(request: Request, exc: RequestValidationError):
         where = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in exc.errors()[:5])
-        service.audit_refusal(request, "invalid_request", where, getattr(request.state, "user", None))
-        return _problem(422, "invalid_request", f"the request body is not valid: {where}")
+        body = getattr(exc, "body", None)
+        if isinstance(body, dict) and isinstance(body.get("question"), str):
+            request.state.question = body["question"][:MAX_QUESTION]   # audited as sent (escaped if need be)
+        return _respond(request, Problem(422, "invalid_request", f"the request is not valid: {where}"[:1000]))
 
     @app.exception_handler(Exception)
     async def _on_crash(request: Request, exc: Exception):
         log.exception("unexpected failure on %s", request.url.path)
-        return _problem(500, "internal_error", "something went wrong on our side; the request was not completed")
+        return _respond(request, Problem(500, "internal_error",
+                                         "something went wrong on our side; the request was not completed"))
 
     def current_user(request: Request) -> User:
-        s = service.settings
-        header = request.headers.get("authorization", "")
-        user = None
-        if header[:7].lower() == "bearer ":
-            user = verify_token(s.app_url, header[7:])
-        elif s.trusted_user_header and request.headers.get(s.trusted_user_header):
-            user = get_user(s.app_url, request.headers[s.trusted_user_header].strip())
+        """The user the gate signed in (it lets no request without one reach a route)."""
+        user = getattr(request.state, "user", None)
         if user is None:
-            raise Problem(401, "unauthenticated", "send 'Authorization: Bearer <token>' with a token from "
-                                                  "`abordo users token NAME`", headers={"WWW-Authenticate": "Bearer"})
-        request.state.user = user
-        wait = service.rate.check(user.name)
-        if wait is not None:
-            raise Problem(429, "rate_limited", f"too many requests; try again in {wait:.0f} s",
-                          headers={"Retry-After": str(max(1, round(wait)))})
+            raise Problem(401, "unauthenticated", "send 'Authorization: Bearer <token>'")
         return user
 
     def supervisor(user: User = Depends(current_user)) -> User:
@@ -180,91 +205,117 @@ def create_app(settings: Settings | None = None, *, chat_model=None) -> FastAPI:
         return user
 
     def _checked_question(request: Request, body: AskBody) -> str:
-        question = body.question.strip()
-        request.state.question = question[:MAX_QUESTION]
+        question = _CONTROLS.sub(" ", body.question).strip()
+        request.state.question = question
         if not question:
             raise Problem(422, "empty_question", "the question is empty")
-        if len(question) > MAX_QUESTION:
-            raise Problem(413, "question_too_long", f"a question has at most {MAX_QUESTION} characters")
         return question
 
-    def _answer(user: User, body: AskBody, question: str, on_stage=None, on_queue=None, on_token=None,
-                cancelled=None, request: Request | None = None) -> dict:
-        """One question through the Assistant: a card at once, else its turn at the model."""
-        s = service.settings
-        conversation_id = body.conversation_id or conversations.new_id()
+    def _conversation(user: User, body: AskBody) -> tuple[conversations.Memory, str]:
+        if not body.conversation_id:
+            return conversations.Memory(), conversations.new_id()
         try:
-            memory = (conversations.load(s.app_url, body.conversation_id, user.name) if body.conversation_id
-                      else conversations.Memory())
+            return conversations.load(service.settings.app_url, body.conversation_id, user.name), body.conversation_id
         except conversations.ConversationNotFound:
-            detail = f"no conversation {body.conversation_id!r}"
-            if request is not None:
-                service.audit_refusal(request, "unknown_conversation", detail, user)
-            raise Problem(404, "unknown_conversation", detail) from None
-        try:
-            assistant = service.assistant(user, body.today)
-            ans = assistant.look_up(question, memory=memory)
-            if ans is None:
-                def waiting(n: int) -> None:
-                    if cancelled is not None and cancelled():
-                        raise Cancelled("withdrawn while waiting")    # the queue releases the ticket
-                    (on_queue or (lambda _n: None))(n)
+            raise Problem(404, "unknown_conversation", f"no conversation {body.conversation_id!r}") from None
+        except sa.exc.SQLAlchemyError:
+            raise Problem(503, "app_store_unavailable", "the conversation store does not answer") from None
 
-                queued = time.perf_counter()
-                with service.queue.turn(timeout=service.queue_timeout, on_position=waiting):
-                    waited = time.perf_counter() - queued
-                    ans = assistant.ask(question, memory=memory, on_stage=on_stage, on_token=on_token,
-                                        cancelled=cancelled)
-                ans.timings["queue"] = waited         # the wait for a model slot, apart from the work
-        except Cancelled:
+    def _guarded(work):
+        """`work()`, its failures as the 503 problems they are (a bug stays a bug: a 500)."""
+        try:
+            return work()
+        except (Cancelled, Problem):
             raise
-        except SqlToolError as exc:          # raised by the query service, which has audited the query
-            code = exc.code if exc.code in ("audit_failed", "database_unreachable") else "database_error"
-            raise Problem(503, code, exc.text("en")) from None
         except Exception as exc:
             failed = _failure(exc, service.queue_timeout)
             if failed is None:
                 raise
-            if request is not None:          # no query ran, so this is the request's one audit record
-                service.audit_refusal(request, failed.code, failed.detail, user)
             raise failed from None
+
+    def _look_up(user: User, body: AskBody, question: str, memory):
+        """The card when the question is a record look-up (no model loaded, no queue), else None."""
+        return _guarded(lambda: service.assistant(user.role).look_up(
+            question, memory=memory, user=user.name, today=body.today or service.settings.today))
+
+    def _ask_model(user: User, body: AskBody, question: str, memory, on_stage=None, on_queue=None, on_token=None,
+                   cancelled=None):
+        """The question's turn at the model, after any before it in the fair queue."""
+        def waiting(n: int) -> None:
+            if cancelled is not None and cancelled():
+                raise Cancelled("withdrawn while waiting")    # the queue releases the ticket
+            (on_queue or (lambda _n: None))(n)
+
+        def work():
+            queued = time.perf_counter()
+            with service.queue.turn(timeout=service.queue_timeout, on_position=waiting):
+                waited = time.perf_counter() - queued
+                ans = service.assistant(user.role).ask(
+                    question, memory=memory, on_stage=on_stage, on_token=on_token, cancelled=cancelled,
+                    user=user.name, today=body.today or service.settings.today)
+            ans.timings["queue"] = waited         # the wait for a model slot, apart from the work
+            return ans
+
+        return _guarded(work)
+
+    def _delivered(user: User, ans, memory, conversation_id: str) -> dict:
+        """The answer as the API gives it, once it is sure to have its audit record and its conversation."""
         if ans.error == "audit_failed":     # nothing leaves without its audit record
             raise Problem(503, "audit_unavailable", "the audit log could not be written, so no answer is given")
         if ans.error == "database_unreachable":
-            raise Problem(503, "database_unreachable", "the passenger database does not answer; try again shortly",
-                          headers={"Retry-After": "10"})
-        conversations.save(s.app_url, conversation_id, user.name, memory)
+            raise Problem(503, "database_unreachable", "the passenger database does not answer; try again shortly")
+        try:
+            conversations.save(service.settings.app_url, conversation_id, user.name, memory)
+        except sa.exc.SQLAlchemyError:
+            raise Problem(503, "app_store_unavailable", "the conversation could not be kept; try again") from None
         return {**ans.to_dict(), "conversation_id": conversation_id}
 
-    @app.post("/v1/ask", summary="Answer one question (an `abordo ask --json` object)")
+    @app.post("/v1/ask", summary="Answer one question (an `abordo ask --json` object)",
+              responses=responses(*COMMON, 404))
     def ask(request: Request, body: AskBody, user: User = Depends(current_user)) -> dict:
-        return _answer(user, body, _checked_question(request, body), request=request)
-
-    @app.post("/v1/ask/stream", summary="The same, as server-sent events: stage, queue, token, answer")
-    def ask_stream(request: Request, body: AskBody, user: User = Depends(current_user)) -> StreamingResponse:
         question = _checked_question(request, body)
+        memory, conversation_id = _conversation(user, body)
+        ans = _look_up(user, body, question, memory) or _ask_model(user, body, question, memory)
+        return _delivered(user, ans, memory, conversation_id)
+
+    @app.post("/v1/ask/stream", summary="The same, as server-sent events: stage, queue, token, answer",
+              response_class=EventStream,
+              responses={200: {"description": STREAM_EVENTS,
+                               "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+                         **responses(*COMMON, 404)})
+    def ask_stream(request: Request, body: AskBody, user: User = Depends(current_user)) -> EventStream:
+        question = _checked_question(request, body)
+        memory, conversation_id = _conversation(user, body)
+        # A look-up is answered before the stream starts, so its failures are plain HTTP problems; only
+        # what happens at the model arrives as a `problem` event.
+        card = _look_up(user, body, question, memory)
+        card = _delivered(user, card, memory, conversation_id) if card is not None else None
         events: queue.Queue = queue.Queue()
         gone = threading.Event()
 
         def run() -> None:
             try:
-                result = _answer(user, body, question, on_stage=lambda st: events.put(("stage", {"stage": st})),
-                                 on_queue=lambda n: events.put(("queue", {"position": n})),
-                                 on_token=lambda tok: events.put(("token", {"text": tok})), cancelled=gone.is_set,
-                                 request=request)
-                events.put(("answer", result))
+                if card is None:
+                    ans = _ask_model(user, body, question, memory,
+                                     on_stage=lambda st: events.put(("stage", {"stage": st})),
+                                     on_queue=lambda n: events.put(("queue", {"position": n})),
+                                     on_token=lambda tok: events.put(("token", {"text": tok})), cancelled=gone.is_set)
+                events.put(("answer", card or _delivered(user, ans, memory, conversation_id)))
             except Cancelled:
-                service.audit_refusal(request, "client_disconnected", "the client went away before the answer",
-                                      user)
+                request.state.problem = (499, "client_disconnected", "the client went away before the answer")
             except Problem as exc:
-                events.put(("problem", {"status": exc.status, "code": exc.code, "detail": exc.detail}))
+                request.state.problem = (exc.status, exc.code, exc.detail)
+                events.put(("problem", problem_body(exc.status, exc.code, exc.detail)))
             except Exception:
                 log.exception("unexpected failure in a stream")
-                events.put(("problem", {"status": 500, "code": "internal_error", "detail": "something went wrong"}))
+                request.state.problem = (500, "internal_error", "unexpected failure in a stream")
+                events.put(("problem", problem_body(500, "internal_error", "something went wrong")))
             finally:
                 events.put(None)
 
-        threading.Thread(target=run, name="abordo-ask-stream", daemon=True).start()
+        # The thread copies this request's context: the audit records it writes count for the request.
+        threading.Thread(target=contextvars.copy_context().run, args=(run,), name="abordo-ask-stream",
+                         daemon=True).start()
 
         async def stream() -> AsyncIterator[str]:
             """Events as they come; a client that went away withdraws the question (its generation
@@ -275,6 +326,8 @@ def create_app(settings: Settings | None = None, *, chat_model=None) -> FastAPI:
                         item = events.get_nowait()
                     except queue.Empty:
                         if await request.is_disconnected():
+                            request.state.problem = (499, "client_disconnected",
+                                                     "the client went away before the answer")
                             return
                         await asyncio.sleep(0.05)
                         continue
@@ -285,83 +338,99 @@ def create_app(settings: Settings | None = None, *, chat_model=None) -> FastAPI:
             finally:
                 gone.set()
 
-        return StreamingResponse(stream(), media_type="text/event-stream")
+        return EventStream(stream())
 
-    @app.get("/v1/conversations/{conversation_id}", summary="A conversation's remembered turns")
-    def conversation(conversation_id: str, user: User = Depends(current_user)) -> dict:
+    @app.get("/v1/conversations/{conversation_id}", summary="A conversation's remembered turns",
+             responses=responses(*COMMON, 404))
+    def conversation(request: Request,
+                     conversation_id: Annotated[ConversationId, Path()],
+                     user: User = Depends(current_user)) -> dict:
         try:
             memory = conversations.load(service.settings.app_url, conversation_id, user.name)
         except conversations.ConversationNotFound:
             raise Problem(404, "unknown_conversation", f"no conversation {conversation_id!r}") from None
-        return {"conversation_id": conversation_id, "turns": memory.to_list()}
+        except sa.exc.SQLAlchemyError:
+            raise Problem(503, "app_store_unavailable", "the conversation store does not answer") from None
+        turns = memory.to_list()
+        service.audit(request, user, "conversation_read", f"{len(turns)} turns of {conversation_id}",
+                      row_count=len(turns))
+        return {"conversation_id": conversation_id, "turns": turns}
 
-    @app.post("/v1/feedback", summary="👍/👎 on an answer", status_code=201)
-    def feedback(body: FeedbackBody, user: User = Depends(current_user)) -> dict:
+    @app.post("/v1/feedback", summary="👍/👎 on an answer", status_code=201, responses=responses(*COMMON))
+    def feedback(request: Request, body: FeedbackBody, user: User = Depends(current_user)) -> dict:
         from assistant.feedback import Feedback, add_feedback
 
-        if body.rating == 0:
-            raise Problem(422, "invalid_request", "rating is 1 (good) or -1 (bad)")
-        add_feedback(service.settings.app_url, Feedback(user=user.name, role=user.role, question=body.question,
-                                                        sql=body.sql, rating=body.rating, lang="", model="",
-                                                        error=None))
+        try:
+            add_feedback(service.settings.app_url, Feedback(user=user.name, role=user.role, question=body.question,
+                                                            sql=body.sql, rating=body.rating, lang="", model="",
+                                                            error=None))
+        except (AssistantError, sa.exc.SQLAlchemyError):
+            raise Problem(503, "app_store_unavailable", "the feedback could not be stored; try again") from None
+        service.audit(request, user, "feedback", f"rating {body.rating:+d} stored")
         return {"stored": True}
 
-    @app.get("/v1/audit", summary="The latest audit records (supervisors)")
-    def audit(n: int = 50, user: User = Depends(supervisor)) -> dict:
-        log_ = get_audit_log(service.settings.app_url)
-        records = [r.as_dict() for r in log_.tail(max(1, min(n, 500)))]
-        log_.append(AuditRecord(user=user.name, role=user.role, verdict="accepted", code="audit_view",
-                                reason=f"read the last {len(records)} audit records", row_count=len(records)))
+    @app.get("/v1/audit", summary="The latest audit records (supervisors)", responses=responses(*COMMON, 403))
+    def audit(request: Request, n: Annotated[int, Query(ge=1, le=500)] = 50, user: User = Depends(supervisor)) -> dict:
+        try:
+            records = [r.as_dict() for r in get_audit_log(service.settings.app_url).tail(n)]
+        except (AuditError, sa.exc.SQLAlchemyError):
+            raise Problem(503, "app_store_unavailable", "the audit log cannot be read now; try again") from None
+        service.audit(request, user, "audit_view", f"read the last {len(records)} audit records",
+                      row_count=len(records))
         return {"records": records}
 
-    @app.get("/healthz", summary="The process answers")
-    def healthz() -> dict:
+    @app.get("/healthz", summary="The process answers (never waits on a store)")
+    async def healthz() -> dict:
         return {"status": "ok"}
 
-    @app.get("/readyz", summary="Database, app store and model reachable")
+    @app.get("/readyz", summary="Database readable, app store writable, model reachable",
+             responses={503: {"description": "Something a question needs is not ready; `checks` says what"}})
     def readyz() -> JSONResponse:
         checks = _readiness(service.settings)
         ok = all(v == "ok" for v in checks.values())
-        return JSONResponse({"status": "ready" if ok else "not_ready", "checks": checks}, status_code=200 if ok else 503)
+        return JSONResponse({"status": "ready" if ok else "not_ready", "checks": checks}, status_code=200 if ok else 503,
+                            headers=None if ok else {"Retry-After": "10"})
 
+    def openapi() -> dict:
+        """FastAPI's document, plus the problem schema, the bearer scheme and each route's security."""
+        if app.openapi_schema is None:
+            doc = get_openapi(title=app.title, version=app.version, summary=app.summary, routes=app.routes)
+            components = doc.setdefault("components", {})
+            components.setdefault("schemas", {})["Problem"] = ProblemDoc.model_json_schema()
+            components["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer",
+                                                        "description": "A token from `abordo users token NAME`"}}
+            for path, ops in doc.get("paths", {}).items():
+                if path.startswith("/v1/"):
+                    for op in ops.values():
+                        op["security"] = [{"bearer": []}]
+            app.openapi_schema = doc
+        return app.openapi_schema
+
+    app.openapi = openapi
     return app
 
 
 def _failure(exc: Exception, queue_timeout: float) -> Problem | None:
-    """The 503 problem for a failure before any query ran (None: a bug, answered as a 500)."""
+    """The 503 problem for a failure that produced no answer (None: a bug, answered as a 500).
+    Every 503 carries Retry-After."""
     if isinstance(exc, QueueTimeout):       # past what one machine takes: say when to come back
         return Problem(503, "busy", f"every model slot stayed busy for {queue_timeout:g} s; try again",
                        headers={"Retry-After": "30"})
+    if isinstance(exc, AuditError):
+        return Problem(503, "audit_unavailable", "the audit log could not be written, so no answer is given")
+    if isinstance(exc, SqlToolError):       # the query service has audited the query
+        if exc.code == "database_unreachable":
+            return Problem(503, "database_unreachable", "the passenger database does not answer; try again shortly")
+        return Problem(503, "database_error", exc.text("en"))
     if isinstance(exc, ModelNotFound):
         return Problem(503, "model_unavailable", str(exc))
     if isinstance(exc, DatabaseUnreachable):
-        return Problem(503, "database_unreachable", f"{exc}; try again shortly", headers={"Retry-After": "10"})
+        return Problem(503, "database_unreachable", f"{exc}; try again shortly")
     if isinstance(exc, (DbError, AssistantError)):
         return Problem(503, "service_unavailable", str(exc))
     if is_unreachable(exc):
-        return Problem(503, "model_unavailable", "the model server did not answer; try again shortly",
-                       headers={"Retry-After": "10"})
+        return Problem(503, "model_unavailable", "the model server did not answer; try again shortly")
     return None
-
-
-class _ServedBy:
-    """Names the worker process that answered (`X-Abordo-Worker`), for logs behind a load balancer
-    and the scale tests. Plain ASGI, so streams and disconnects pass through untouched."""
-
-    def __init__(self, app):
-        self.app = app
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-
-        async def tagged(message):
-            if message["type"] == "http.response.start":
-                worker = (b"x-abordo-worker", str(os.getpid()).encode())
-                message = {**message, "headers": [*message.get("headers", []), worker]}
-            await send(message)
-
-        await self.app(scope, receive, tagged)
 
 
 def _readiness(s: Settings) -> dict[str, str]:
@@ -374,8 +443,7 @@ def _readiness(s: Settings) -> dict[str, str]:
     except Exception as exc:
         out["database"] = f"unreachable ({type(exc).__name__})"
     try:
-        get_audit_log(s.app_url).count()
-        out["app_store"] = "ok"
+        out["app_store"] = "ok" if get_audit_log(s.app_url).writable() else "not writable (locked or read-only)"
     except Exception as exc:
         out["app_store"] = f"unreachable ({type(exc).__name__})"
     if os.environ.get(TEST_MODEL_ENV):

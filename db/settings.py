@@ -67,6 +67,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("trusted_user_header", "UI single sign-on: name of a header set by an authenticating reverse proxy "
                                    "(e.g. X-Forwarded-User); empty (default) = password sign-in only."),
     Setting("api_rate_per_minute", "`abordo serve`: requests one user may make in any minute, per worker (429 past it)."),
+    Setting("api_anon_rate_per_minute", "`abordo serve`: requests without a valid token one client address may make "
+                                        "in any minute, per worker (each audited; past it 429, audited once a minute)."),
+    Setting("api_max_body_bytes", "`abordo serve`: largest request body accepted, in bytes (413 past it, before the "
+                                  "body is read)."),
     Setting("queue_timeout_s", "Seconds a question may wait for the model (the chat page and `abordo serve`); past it "
                                "the asker is told the model is busy and to try again."),
     Setting("model_slots", "`abordo serve` and the chat page with openai_base_url: questions sent to the model "
@@ -107,6 +111,8 @@ class Settings:
     openai_api_key: str = ""
     trusted_user_header: str = ""
     api_rate_per_minute: int = 60
+    api_anon_rate_per_minute: int = 30
+    api_max_body_bytes: int = 65536
     model_slots: int = 4
     queue_timeout_s: int = 600
     token_days: int = 90

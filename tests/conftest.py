@@ -127,3 +127,13 @@ def join_graph():
     fks = {t.name: {fk.parent.name: f"{fk.column.table.name}.{fk.column.name}" for fk in t.foreign_keys}
            for t in metadata.sorted_tables}
     return JoinGraph(columns, fks)
+
+
+@pytest.fixture(scope="session")
+def small_demo_db(tmp_path_factory) -> Path:
+    """The seeded demo schema with 300 passengers on SQLite, made once per test session; read-only use."""
+    from seed_data.loaders import seed_database
+
+    path = tmp_path_factory.mktemp("small-demo") / "demo.sqlite"
+    seed_database(f"sqlite:///{path}", passengers=300, progress=False)
+    return path
