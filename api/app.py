@@ -26,7 +26,15 @@ from fastapi import Depends, FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import AfterValidator, BaseModel, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+)
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import conversations
@@ -49,7 +57,6 @@ MAX_SQL = 20_000
 # A question holds at least one character that is neither white space nor a control character.
 SOME_TEXT = r"[^\s\x00-\x1f\x7f]"
 CONVERSATION_ID = r"^c_[A-Za-z0-9_-]{1,64}$"
-EARLIEST, LATEST = _dt.date(1900, 1, 1), _dt.date(2199, 12, 31)
 _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -64,23 +71,41 @@ def _valid_text(text: str | None) -> str | None:
     return text
 
 
+def _iso_date(value):
+    """A date only as JSON can carry one: a YYYY-MM-DD string (not a number of seconds)."""
+    if not isinstance(value, str):
+        raise ValueError("a date is a string YYYY-MM-DD")  # noqa: TRY004 - pydantic reports ValueErrors
+    return _dt.date.fromisoformat(value)
+
+
+def _exact_int(value):
+    """An integer as JSON writes one: not true/false, not 1.0."""
+    if type(value) is not int:
+        raise ValueError("an integer is expected")  # noqa: TRY004 - pydantic reports ValueErrors
+    return value
+
+
 Text = Annotated[str, AfterValidator(_valid_text)]
+IsoDate = Annotated[_dt.date, BeforeValidator(_iso_date), WithJsonSchema({"type": "string", "format": "date"})]
+# Request bodies are read strictly: no field the schema does not name, no number where text is asked.
+STRICT = ConfigDict(extra="forbid", strict=True)
 ConversationId = Annotated[str, StringConstraints(pattern=CONVERSATION_ID, max_length=66)]
 
 
 class AskBody(BaseModel):
+    model_config = STRICT
     question: Text = Field(min_length=1, max_length=MAX_QUESTION, pattern=SOME_TEXT,
                            description="The question, in Spanish or English (control characters count as spaces)")
     conversation_id: ConversationId | None = Field(default=None,
                                                    description="Continue this conversation (from an earlier answer)")
-    today: _dt.date | None = Field(default=None, ge=EARLIEST, le=LATEST,
-                                   description="The day 'today' means for this question, 1900-01-01 to "
-                                               "2199-12-31 (default: the today setting)")
+    today: IsoDate | None = Field(default=None, description="The day 'today' means for this question "
+                                                             "(default: the today setting)")
 
 
 class FeedbackBody(BaseModel):
+    model_config = STRICT
     question: Text = Field(min_length=1, max_length=MAX_QUESTION)
-    rating: Literal[-1, 1] = Field(description="1 good, -1 bad")
+    rating: Annotated[Literal[-1, 1], BeforeValidator(_exact_int)] = Field(description="1 good, -1 bad")
     sql: Text | None = Field(default=None, max_length=MAX_SQL)
     comment: Text | None = Field(default=None, max_length=2000)
 
@@ -154,6 +179,12 @@ STREAM_EVENTS = """Server-sent events, in order: `stage` ({"stage": link|generat
 written), then exactly one of `answer` (the same object as POST /v1/ask) or `problem` (a problem
 document: status, code, detail) for a failure after the stream started. Errors known before it starts
 (authentication, validation, unknown conversation, limits) are HTTP errors, not events."""
+
+
+# One server-sent event, as a client parses it: its name and its JSON data.
+SSE_EVENT = {"type": "object", "required": ["event", "data"], "properties": {
+    "event": {"type": "string", "enum": ["stage", "queue", "token", "answer", "problem"]},
+    "data": {"type": "string", "description": "JSON: {stage}, {position}, {text}, the answer, or a problem"}}}
 
 
 def create_app(settings: Settings | None = None, *, chat_model=None) -> FastAPI:
@@ -280,8 +311,7 @@ def create_app(settings: Settings | None = None, *, chat_model=None) -> FastAPI:
 
     @app.post("/v1/ask/stream", summary="The same, as server-sent events: stage, queue, token, answer",
               response_class=EventStream,
-              responses={200: {"description": STREAM_EVENTS,
-                               "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+              responses={200: {"description": STREAM_EVENTS, "content": {"text/event-stream": {"schema": SSE_EVENT}}},
                          **responses(*COMMON, 404)})
     def ask_stream(request: Request, body: AskBody, user: User = Depends(current_user)) -> EventStream:
         question = _checked_question(request, body)
@@ -403,6 +433,10 @@ def create_app(settings: Settings | None = None, *, chat_model=None) -> FastAPI:
                 if path.startswith("/v1/"):
                     for op in ops.values():
                         op["security"] = [{"bearer": []}]
+            read = doc["paths"]["/v1/conversations/{conversation_id}"]["get"]["operationId"]
+            doc["paths"]["/v1/ask"]["post"]["responses"]["200"]["links"] = {"ReadConversation": {
+                "operationId": read, "parameters": {"conversation_id": "$response.body#/conversation_id"},
+                "description": "The conversation this answer started or continued"}}
             app.openapi_schema = doc
         return app.openapi_schema
 
