@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import decimal
+import functools
 import math
 import queue
 import sqlite3
@@ -184,6 +185,59 @@ def _allowed_sqlite_functions() -> frozenset[str]:
     return frozenset(names)
 
 
+def _with_query_names(sql: str) -> frozenset[str]:
+    """Names `sql` defines with WITH (`WITH [RECURSIVE] name [(columns)] AS [[NOT] MATERIALIZED] (...)`,
+    comma-separated, at any depth), lower-cased, by SQLite tokenisation; empty when it cannot be tokenised
+    (then a count(*) over a WITH query is simply denied)."""
+    try:
+        from sqlglot.dialects.sqlite import SQLite
+        from sqlglot.tokens import TokenType
+        tokens = SQLite().tokenize(sql)
+    except Exception:  # noqa: BLE001 - untokenisable: no WITH names, so no count(*) over one either
+        return frozenset()
+    n = len(tokens)
+
+    def after_parens(j: int) -> int:
+        """tokens[j] is '(': the index after its matching ')'."""
+        depth = 0
+        while j < n:
+            if tokens[j].token_type == TokenType.L_PAREN:
+                depth += 1
+            elif tokens[j].token_type == TokenType.R_PAREN:
+                depth -= 1
+                if depth == 0:
+                    return j + 1
+            j += 1
+        return n
+
+    names: set[str] = set()
+    for i, tok in enumerate(tokens):
+        if tok.token_type != TokenType.WITH:
+            continue
+        j = i + 1
+        if j < n and tokens[j].token_type == TokenType.RECURSIVE:
+            j += 1
+        while j < n:
+            name = tokens[j].text
+            j += 1
+            if j < n and tokens[j].token_type == TokenType.L_PAREN:
+                j = after_parens(j)
+            if j >= n or tokens[j].token_type != TokenType.ALIAS:
+                break
+            j += 1
+            while j < n and tokens[j].text.upper() in ("NOT", "MATERIALIZED"):
+                j += 1
+            if j >= n or tokens[j].token_type != TokenType.L_PAREN:
+                break
+            names.add(name.lower())
+            j = after_parens(j)
+            if j < n and tokens[j].token_type == TokenType.COMMA:
+                j += 1
+            else:
+                break
+    return frozenset(names)
+
+
 # Scalar and aggregate functions a passenger lookup needs. Not here on purpose: randomblob/zeroblob
 # (S6 blob bombs), load_extension (S8), fts3_tokenizer (S7 pointer leak), printf/format ('%.*c' bomb, S6),
 # sqlite_* introspection, pragma table-valued functions (S5).
@@ -215,11 +269,16 @@ class SqliteExecutor:
                                 message_es=f"el archivo de base de datos {self.path} no existe")
 
     # S5: SQLite has no grants; the authorizer is its only table/column permission system.
-    def _authorize(self, action, arg1, arg2, dbname, source):
+    def _authorize(self, action, arg1, arg2, dbname, source, *, with_names: frozenset[str] = frozenset()):
         if action == sqlite3.SQLITE_SELECT or action == sqlite3.SQLITE_RECURSIVE:
             return sqlite3.SQLITE_OK
         if action == sqlite3.SQLITE_READ:
             cols = self._readable.get(arg1)
+            if cols is None and arg2 == "" and dbname is None and (arg1 or "").lower() in with_names:
+                # count(*) over a WITH query that SQLite keeps in a temporary table (recursive, compound or
+                # window-function WITH) reads that table with no column: allowed for a name the statement
+                # defines with WITH and that names no table, view or internal table of the file.
+                return sqlite3.SQLITE_OK
             if cols is None or dbname not in (None, "main"):
                 return sqlite3.SQLITE_DENY          # sqlite_master, staff_accounts, temp.*, attached
             if arg2 == "" or arg2 in cols:          # "" = rowid/count access with no named column
@@ -255,7 +314,12 @@ class SqliteExecutor:
             if conn.execute("PRAGMA query_only").fetchone()[0] != 1:
                 raise QueryRejected("the read-only connection check failed",
                                     message_es="falló la comprobación de conexión de solo lectura")
-            conn.set_authorizer(self._authorize)   # after our own PRAGMAs
+            stored = {str(r[0]).lower() for r in conn.execute(
+                "SELECT name FROM sqlite_master UNION ALL SELECT name FROM sqlite_temp_master")}
+            with_names = frozenset(n for n in _with_query_names(sql)
+                                   if n not in stored and not n.startswith(("sqlite_", "pragma_")))
+            # after our own PRAGMAs and the schema read
+            conn.set_authorizer(functools.partial(self._authorize, with_names=with_names))
             deadline = time.monotonic() + self.timeout_ms / 1000
             conn.set_progress_handler(lambda: 1 if time.monotonic() > deadline else 0, 1000)
             # A watchdog too: the progress handler is not consulted inside one function call (S6).

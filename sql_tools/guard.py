@@ -13,7 +13,8 @@ shared/research/security-anchors.md (sections 2.4 and 3):
 5. table allowlist from the catalog, with CTE scoping, schema qualification and identifier case rules;
 6. column policy per role on the *qualified* tree (stars expanded against the role's readable columns);
 7. personal-data rules (masked columns only as bare top-level outputs, bulk filters, packing
-   aggregates), cartesian products, recursion;
+   aggregates), cartesian products, recursion (a bounded counter only), casts (to an allowed list of
+   types only);
 8. LIMIT injected or clamped, subject key appended, SQL regenerated from the checked tree and
    re-parsed to make sure the text says what the tree said.
 """
@@ -45,6 +46,12 @@ MAX_JOINS = 10
 MAX_CTES = 8
 MAX_SUBQUERIES = 20
 MAX_LOOKUP_IN = 20
+# A recursive WITH is accepted only as a counter whose row count the guard can work out before it runs
+# (start, step and bound are whole-number literals), and only up to this many rows: a calendar of days or
+# a small number series. The same rule, so the same behaviour, on SQLite and PostgreSQL.
+MAX_RECURSIVE_ROWS = 1000
+# Largest length/precision a cast may give (CHAR(10485760) pads every value to 10 MB on PostgreSQL).
+MAX_TYPE_PARAM = 1000
 SUBJECT_KEY_ALIAS = "abordo_subject_key"
 BULK_CLASSES = frozenset({"contact", "document", "date_of_birth"})
 MASKED_ACTIONS = frozenset({"partial", "year", "pseudonym"})
@@ -55,6 +62,25 @@ PG_SESSION_WORDS = frozenset({"user", "current_user", "session_user", "current_r
 _ALLOWED_WS = frozenset(" \t\n\r")
 _UNICODE_ESCAPE = re.compile(r"(?i)\bu&['\"]")
 _FUNC_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+def _types(*names: str) -> frozenset:
+    return frozenset(getattr(exp.DataType.Type, n) for n in names if hasattr(exp.DataType.Type, n))
+
+
+# The only types a CAST / TRY_CAST / `::` may name: what a reporting query needs to compute and compare
+# numbers, text and dates. Not here on purpose: xml (XML parsing on the server, external entities), json and
+# jsonb (whole rows packed in one value), bytea/blob, oid and the reg* types (`'pg_class'::regclass` reads the
+# system catalogue by name), arrays, tsvector, uuid, money, bit, name, and any user-defined or unknown type.
+CAST_TYPES: frozenset = _types(
+    "TINYINT", "SMALLINT", "INT", "BIGINT",                       # whole numbers (int2/int4/int8, INTEGER)
+    "DECIMAL", "FLOAT", "DOUBLE",                                 # NUMERIC/DECIMAL, REAL/FLOAT4, FLOAT8
+    "TEXT", "VARCHAR", "CHAR",                                    # text, character varying, character
+    "DATE", "TIME", "TIMETZ", "TIMESTAMP", "TIMESTAMPTZ", "DATETIME",
+    "INTERVAL", "BOOLEAN",
+)
+_TYPE_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,39}(\.[A-Za-z_][A-Za-z0-9_]{0,39})?")
+_TYPE_TEXT = re.compile(r"[A-Za-z0-9_ .,()\[\]]{1,60}")
 
 
 class GuardRejection(SqlToolError):
@@ -257,6 +283,10 @@ class _Check:
             if cls in WRITE_OR_COMMAND:
                 # sql-atk-052/054: DELETE/INSERT inside a CTE under a SELECT root
                 raise self.reject("write_or_command", what=cls.__name__.upper())
+            if isinstance(node, exp.Cast):   # CAST, `::`, typed literals (xml '<a/>'), and TRY_CAST
+                self._check_cast(node)
+            elif cls is exp.DataType:
+                self._check_type(node)
             if cls not in STRUCTURAL and cls not in typed and cls is not exp.Anonymous:
                 if isinstance(node, exp.Func):
                     raise self.reject("function_not_allowed", what=function_name(node))
@@ -298,6 +328,36 @@ class _Check:
             raise self.reject("unsupported_syntax", what=str(node.args["kind"]))
         if node.args.get("windows"):
             raise self.reject("unsupported_syntax", what="WINDOW clause")
+        distinct = node.args.get("distinct")
+        if self.dialect == "sqlite" and isinstance(distinct, exp.Distinct) and distinct.args.get("on") is not None:
+            # SQLite has no DISTINCT ON; sqlglot would rewrite it into a ROW_NUMBER() subquery with the
+            # injected LIMIT inside it (the row cap before the de-duplication: silently missing rows).
+            raise self.reject("unsupported_syntax",
+                              what="DISTINCT ON is PostgreSQL only; on SQLite use GROUP BY or ROW_NUMBER() "
+                                   "in a subquery")
+
+    # ---- casts -----------------------------------------------------------------------------------
+
+    def _check_cast(self, node: exp.Cast) -> None:
+        for key in ("format", "action", "default"):
+            if node.args.get(key) not in (None, False):
+                raise self.reject("unsupported_syntax", what=f"CAST ... {key.upper()}")
+        self._check_type(node.args.get("to"))
+
+    def _check_type(self, dt: exp.Expression | None) -> None:
+        """A cast target must be one of CAST_TYPES, with at most whole-number parameters up to
+        MAX_TYPE_PARAM (VARCHAR(20), NUMERIC(10, 2)); anything else is refused naming the type."""
+        ok = type(dt) is exp.DataType and isinstance(dt.this, exp.DataType.Type) and dt.this in CAST_TYPES
+        if ok:
+            for key, value in dt.args.items():
+                if key not in ("this", "expressions") and value not in (None, [], False):
+                    ok = False                      # nested/values/kind/collate: not a plain type
+            for param in dt.expressions:
+                n = _int_literal(param.this) if type(param) is exp.DataTypeParam else None
+                if n is None or not 0 <= n <= MAX_TYPE_PARAM or param.args.get("expression") is not None:
+                    ok = False
+        if not ok:
+            raise self.reject("cast_not_allowed", what=_type_name(dt, self.dialect))
 
     def _check_functions(self, tree: exp.Expression) -> None:
         """Anonymous functions by unquoted lower-case name; replace() may not grow strings."""
@@ -391,11 +451,19 @@ class _Check:
     # ---- recursion -------------------------------------------------------------------------------
 
     def _check_recursion(self, tree: exp.Expression) -> None:
-        """Recursive CTEs: benign sql-ok-021 needs `WITH RECURSIVE d(n) AS (SELECT 0 UNION ALL SELECT n+1
-        FROM d WHERE n < 6)`. Allowed shape: anchor without self reference, recursive member reading only
-        the CTE itself (no joins to catalog tables) with a WHERE comparing a column to a constant.
-        Unbounded counters (sql-atk-146) are rejected; a WHERE that never turns false is left to the
-        executor's time and row limits."""
+        """Recursive WITH only as a bounded counter, the same on SQLite and PostgreSQL (benign sql-ok-021:
+        `WITH RECURSIVE d(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM d WHERE n < 6)`).
+
+        Accepted shape: an anchor that is one row of constants (no FROM), `UNION [ALL]`, and one recursive
+        part that reads only the WITH query itself (no joins, subqueries, grouping or ordering), adds a
+        positive whole-number literal to a counter column that starts at a whole-number literal, and has a
+        top-level WHERE conjunct `counter < literal` (or <=, or the mirrored >, >=). So the number of rows is
+        known before the query runs, and it may be at most MAX_RECURSIVE_ROWS. Other columns may be computed
+        from the counter only: a column computed from its own previous value (`s || s`) doubles every step.
+        Everything else is refused here with `recursive_cte` (sql-atk-146's unbounded counter, a bound of
+        a hundred million, a self-feeding string, an anchor reading a table) rather than left to the engines'
+        time limits, so both engines answer the same way.
+        """
         for with_ in tree.find_all(exp.With):
             for cte in with_.expressions:
                 name = self._norm(cte.args["alias"].this)
@@ -408,20 +476,82 @@ class _Check:
                     raise self.reject("cte_name_conflict", what=name)
                 if not isinstance(body, exp.Union) or not isinstance(body.this, exp.Select) \
                         or not isinstance(body.expression, exp.Select):
-                    raise self.reject("recursive_cte", what="not anchor UNION recursive member")
+                    raise self._recursion("not anchor UNION recursive member")
                 anchor, member = body.this, body.expression
                 if any(self._norm(t.this) == name for t in anchor.find_all(exp.Table)):
-                    raise self.reject("recursive_cte", what="the anchor refers to itself")
+                    raise self._recursion("the anchor refers to itself")
                 tables = list(member.find_all(exp.Table))
                 if len(tables) != 1 or member.args.get("joins") or member.find(exp.Subquery):
-                    raise self.reject("recursive_cte", what="the recursive part may read only itself")
-                where = member.args.get("where")
-                if where is None or not any(
-                        isinstance(c, (exp.LT, exp.LTE, exp.GT, exp.GTE, exp.Between))
-                        and c.find(exp.Column) is not None and any(
-                            _is_constant(side) for side in c.iter_expressions())
-                        for c in _conjuncts(where.this)):
-                    raise self.reject("recursive_cte", what="no WHERE bound on the recursive part")
+                    raise self._recursion("the recursive part may read only itself")
+                self._check_counter(cte, name, anchor, member, tables[0])
+
+    def _recursion(self, what: str) -> GuardRejection:
+        return self.reject("recursive_cte", what=what, max_rows=MAX_RECURSIVE_ROWS)
+
+    def _check_counter(self, cte: exp.CTE, name: str, anchor: exp.Select, member: exp.Select,
+                       source: exp.Table) -> None:
+        """The counter rule of _check_recursion, for one recursive WITH query."""
+        if any(v not in (None, [], False) for k, v in anchor.args.items() if k != "expressions") \
+                or not all(_is_constant(p) for p in anchor.expressions):
+            raise self._recursion("the first part must be one row of constants, without FROM")
+        if any(v not in (None, [], False) for k, v in member.args.items()
+               if k not in ("expressions", "from", "from_", "where")):
+            raise self._recursion("the recursive part may not group, sort, limit or de-duplicate")
+        names = [self._norm(c) for c in cte.args["alias"].args.get("columns") or []] \
+            or [self._norm(p.args["alias"]) if isinstance(p, exp.Alias)
+                else self._norm(p.this) if isinstance(p, exp.Column) else "" for p in anchor.expressions]
+        if not (len(names) == len(anchor.expressions) == len(member.expressions)):
+            raise self._recursion("both parts must give the same columns")
+        own = {"", name, self._norm(source.args["alias"].this) if source.args.get("alias") else name}
+
+        def counter_col(e: exp.Expression) -> int | None:
+            """Position of the WITH query's column that `e` is (a bare reference), else None."""
+            if isinstance(e, exp.Column) and self._norm(e.args.get("table")) in own \
+                    and self._norm(e.this) in names:
+                return names.index(self._norm(e.this))
+            return None
+
+        def unalias(e: exp.Expression) -> exp.Expression:
+            return e.this if isinstance(e, exp.Alias) else e
+
+        where = member.args.get("where")
+        best: int | None = None
+        for c in _conjuncts(where.this) if where is not None else []:
+            if isinstance(c, (exp.LT, exp.LTE)):
+                col, bound = c.this, c.expression
+            elif isinstance(c, (exp.GT, exp.GTE)):
+                col, bound = c.expression, c.this
+            else:
+                continue
+            i, limit = counter_col(col), _int_literal(bound)
+            if i is None or limit is None:
+                continue
+            start = _int_literal(unalias(anchor.expressions[i]))
+            step_expr = unalias(member.expressions[i])
+            if start is None or not isinstance(step_expr, exp.Add):
+                continue
+            step = None
+            for a, b in ((step_expr.this, step_expr.expression), (step_expr.expression, step_expr.this)):
+                if counter_col(a) == i:
+                    step = _int_literal(b)
+            if not step or step <= 0:
+                continue
+            # rows: the anchor, plus one more for every value that still passes the bound
+            inclusive = isinstance(c, (exp.LTE, exp.GTE))
+            span = limit - start + (1 if inclusive else 0)
+            rows = 1 + (max(span, 0) + step - 1) // step
+            if rows > MAX_RECURSIVE_ROWS:
+                raise self._recursion(f"it would make {rows} rows")
+            for j, proj in enumerate(member.expressions):
+                if j != i and any(counter_col(x) != i for x in proj.find_all(exp.Column)):
+                    raise self._recursion("other columns may be computed from the counter only")
+                if j != i and proj.find(exp.AggFunc, exp.Window):
+                    raise self._recursion("no aggregates or window functions in the recursive part")
+            best = rows
+            break
+        if best is None:
+            raise self._recursion("no WHERE bound on the recursive part: add `counter + <step>` and "
+                                  "`WHERE counter < <end>` with whole numbers")
 
     def _neutralise_exists_projections(self, tree: exp.Expression) -> None:
         """EXISTS ignores what its subquery selects; `EXISTS (SELECT * FROM passengers ...)` would
@@ -495,6 +625,10 @@ class _Check:
         typed = TYPED_FUNCS[self.dialect]
         for node in q.walk():
             cls = type(node)
+            if isinstance(node, exp.Cast):
+                self._check_cast(node)
+            elif cls is exp.DataType:
+                self._check_type(node)
             if cls not in STRUCTURAL and cls not in typed and cls is not exp.Anonymous:
                 if cls is exp.TableColumn if hasattr(exp, "TableColumn") else False:
                     raise self.reject("whole_row", what=node.sql(dialect=self.dialect))
@@ -542,12 +676,15 @@ class _Check:
         name = col.name
         if scope is not None and isinstance(scope.expression, QUERY_ROOTS):
             select = scope.expression
-            if col.find_ancestor(exp.Order) is not None:
+            # PostgreSQL reads DISTINCT ON (x) like ORDER BY x: an output name (or a position, which
+            # qualify() turns into the output name) first. Same rule, same masked-value check.
+            if col.find_ancestor(exp.Order) is not None or _in_distinct_on(col, select):
                 for proj in _projections(select):
                     if proj.alias_or_name == name:
                         if any(b.pii and self.policy.action(b.pii) in MASKED_ACTIONS
                                for b in self._lineage(proj, set())):
-                            # ordering by a masked value leaks it (binary search on the sort order)
+                            # ordering by a masked value leaks it (binary search on the sort order);
+                            # DISTINCT ON a masked value tells which rows share it
                             raise self.reject("pii_in_expression", what=name, role=self.policy.name)
                         return
         if scope is not None and self._resolve(scope, name) is not None:
@@ -837,6 +974,37 @@ def _name_unaliased_outputs(tree: exp.Expression, dialect: str) -> None:
             name = proj.sql(dialect=dialect)
             if len(name) <= 80 and '"' not in name:
                 proj.replace(exp.alias_(proj.copy(), exp.to_identifier(name, quoted=True)))
+
+
+def _type_name(dt: exp.Expression | None, dialect: str) -> str:
+    """The name of a refused cast type for the message: the type as the dialect writes it, or a plain
+    identifier for a user-defined one; never arbitrary text from the query (quoted names are dropped)."""
+    if not isinstance(dt, exp.Expression):
+        return "?"
+    if isinstance(dt, exp.DataType) and dt.this == exp.DataType.Type.USERDEFINED:
+        kind = dt.args.get("kind")
+        text = kind.sql(dialect=dialect) if isinstance(kind, exp.Expression) else str(kind or "")
+        text = text.replace('"', "")
+        return text if _TYPE_IDENT.fullmatch(text) else "USER-DEFINED"
+    try:
+        text = dt.sql(dialect=dialect)
+    except Exception:  # noqa: BLE001 - only used for a message
+        return "?"
+    return text if _TYPE_TEXT.fullmatch(text) else "?"
+
+
+def _in_distinct_on(col: exp.Expression, select: exp.Expression) -> bool:
+    """Is `col` inside the DISTINCT ON (...) list of `select`?"""
+    distinct = select.args.get("distinct")
+    on = distinct.args.get("on") if isinstance(distinct, exp.Distinct) else None
+    if on is None:
+        return False
+    node = col
+    while node is not None and node is not select:
+        if node is on:
+            return True
+        node = node.parent
+    return False
 
 
 def _conjuncts(e: exp.Expression) -> list[exp.Expression]:

@@ -106,10 +106,20 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "La consulta es demasiado compleja ({what}). Divida la pregunta en otras más sencillas.",
     ),
     "recursive_cte": (
-        "Recursive WITH is only allowed as a counter over its own rows with a WHERE bound on the "
-        "recursive part ({what}).",
-        "WITH RECURSIVE solo se permite como contador sobre sus propias filas con un límite WHERE en la "
-        "parte recursiva ({what}).",
+        ("Recursive WITH is only allowed as a counter of at most {max_rows} rows: WITH RECURSIVE d(n) AS "
+         "(SELECT 0 UNION ALL SELECT n + 1 FROM d WHERE n < 30), with whole numbers and nothing else read "
+         "in the recursive part ({what})."),
+        ("WITH RECURSIVE solo se permite como contador de {max_rows} filas como máximo: WITH RECURSIVE "
+         "d(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM d WHERE n < 30), con números enteros y sin leer "
+         "nada más en la parte recursiva ({what})."),
+    ),
+    "cast_not_allowed": (
+        ("Casting to {what} is not allowed. Cast only to whole numbers (INTEGER, BIGINT, SMALLINT), "
+         "NUMERIC/DECIMAL, REAL/DOUBLE PRECISION, TEXT/VARCHAR/CHAR (length at most 1000), DATE, TIME, "
+         "TIMESTAMP, INTERVAL or BOOLEAN."),
+        ("No se permite convertir al tipo {what}. Convierta solo a números enteros (INTEGER, BIGINT, "
+         "SMALLINT), NUMERIC/DECIMAL, REAL/DOUBLE PRECISION, TEXT/VARCHAR/CHAR (longitud máxima 1000), "
+         "DATE, TIME, TIMESTAMP, INTERVAL o BOOLEAN."),
     ),
     "cartesian_product": (
         "Every table in FROM must be joined to the others with an equality condition (JOIN ... ON a.x = "
