@@ -137,3 +137,26 @@ def small_demo_db(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("small-demo") / "demo.sqlite"
     seed_database(f"sqlite:///{path}", passengers=300, progress=False)
     return path
+
+
+@pytest.fixture(scope="session")
+def small_demo_pg(pg_admin_url) -> str:
+    """The same 300-passenger demo (same seed: the same rows as `small_demo_db`) in a fresh PostgreSQL
+    database with the per-role read-only logins the executor uses; dropped at the end of the session.
+    For read-only use, like everything the assistant does with it."""
+    from db.catalog import load_catalog
+    from db.roles import grant_readonly
+    from seed_data.loaders import seed_database
+
+    name = f"abordo_test_demo_{uuid.uuid4().hex[:8]}"
+    _admin_exec(pg_admin_url, f'CREATE DATABASE "{name}"')
+    url = sa.engine.make_url(pg_admin_url).set(database=name).render_as_string(hide_password=False)
+    try:
+        seed_database(url, passengers=300, progress=False)
+        grant_readonly(url, load_catalog(), 3000)
+        yield url
+    finally:
+        from sql_tools.executors import clear_executor_cache
+
+        clear_executor_cache()
+        _admin_exec(pg_admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import math
-import uuid
 
 import pandas as pd
 import pytest
@@ -58,33 +57,13 @@ def rejection(sql: str, dialect: str = "sqlite", role: str = "agent") -> GuardRe
 
 
 @pytest.fixture(scope="module")
-def demo_sqlite(tmp_path_factory) -> str:
-    from seed_data.loaders import seed_database
-
-    path = tmp_path_factory.mktemp("probe") / "demo.sqlite"
-    seed_database(f"sqlite:///{path}", passengers=300, progress=False)
-    return str(path)
+def demo_sqlite(small_demo_db) -> str:
+    return str(small_demo_db)
 
 
 @pytest.fixture(scope="module")
-def demo_pg(pg_admin_url):
-    """The same demo in a fresh PostgreSQL database with the per-role read-only logins."""
-    from db.roles import grant_readonly
-    from seed_data.loaders import seed_database
-
-    name = f"abordo_test_probe_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(parse_url(pg_admin_url), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = sa.engine.make_url(pg_admin_url).set(database=name).render_as_string(hide_password=False)
-    try:
-        seed_database(url, passengers=300, progress=False)
-        grant_readonly(url, CATALOG, 3000)
-        yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+def demo_pg(small_demo_pg) -> str:
+    return small_demo_pg
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pg)])

@@ -12,7 +12,6 @@ import datetime as dt
 import re
 import sqlite3
 import unicodedata
-import uuid
 
 import pytest
 import sqlalchemy as sa
@@ -52,35 +51,13 @@ PERSONAL = tuple(c.name for c in SUBJECT.columns.values() if c.pii)
 
 
 @pytest.fixture(scope="module")
-def demo_sqlite(tmp_path_factory) -> str:
-    from seed_data.loaders import seed_database
-
-    url = f"sqlite:///{tmp_path_factory.mktemp('lookup-policy') / 'demo.sqlite'}"
-    seed_database(url, passengers=300, progress=False)
-    return url
+def demo_sqlite(small_demo_db) -> str:
+    return f"sqlite:///{small_demo_db}"
 
 
 @pytest.fixture(scope="module")
-def demo_pg(pg_admin_url):
-    from db.roles import grant_readonly
-    from seed_data.loaders import seed_database
-
-    name = f"abordo_test_lookup_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(parse_url(pg_admin_url), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = sa.engine.make_url(pg_admin_url).set(database=name).render_as_string(hide_password=False)
-    try:
-        seed_database(url, passengers=300, progress=False)
-        grant_readonly(url, CATALOG, 3000)
-        yield url
-    finally:
-        from sql_tools.executors import clear_executor_cache
-
-        clear_executor_cache()
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+def demo_pg(small_demo_pg) -> str:
+    return small_demo_pg
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
