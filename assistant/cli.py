@@ -47,7 +47,7 @@ def _register() -> None:
     """Every package's commands, imported here and only here (the one place that knows them all)."""
     from api.cli import serve_command
     from assistant.ask_cli import ask_command, chat_command, demo_command, ui_command
-    from assistant.eval_cli import eval_command
+    from evaluation.cli import eval_command
     from assistant.model_cli import model_command
     from assistant.users_cli import users_command
     from db.cli import catalog_group, db_group

@@ -114,8 +114,8 @@ def main() -> None:
     ap.add_argument("--db", help="demo SQLite URL (default: a fresh 5,000-passenger demo)")
     args = ap.parse_args()
 
-    from assistant.eval_cli import make_chat
     from db.settings import load_settings
+    from evaluation.cli import make_chat
 
     queue, queue_name = _queue()
     with tempfile.TemporaryDirectory(prefix="abordo-conc-") as tmp:

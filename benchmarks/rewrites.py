@@ -32,11 +32,11 @@ def main() -> None:
     ap.add_argument("--role", default="supervisor")
     args = ap.parse_args()
 
-    from assistant.eval_cli import _ask, _groups, make_chat
-    from assistant.evaluate import PlaceholderFiller, ReadOnlyDB, evaluate_answer, load_questions, score
-    from assistant.pipeline import Assistant
     from assistant.joinkeys import JoinUnclear
+    from assistant.pipeline import Assistant
     from db.settings import load_settings
+    from evaluation.cli import _ask, _groups, make_chat
+    from evaluation.evaluate import PlaceholderFiller, ReadOnlyDB, evaluate_answer, load_questions, score
 
     questions = load_questions(args.questions)
     with tempfile.TemporaryDirectory(prefix="abordo-rewrites-") as tmp:

@@ -32,9 +32,9 @@ def main() -> None:
                                         "the model again (the same Answer timings)")
     args = ap.parse_args()
 
-    from assistant.eval_cli import run_eval
-    from assistant.evaluate import load_questions
     from db.settings import load_settings
+    from evaluation.cli import run_eval
+    from evaluation.evaluate import load_questions
 
     if args.from_eval:
         import json

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.evaluate import PlaceholderFiller, ReadOnlyDB, evaluate_answer, load_questions
 from db.settings import Settings
+from evaluation.evaluate import PlaceholderFiller, ReadOnlyDB, evaluate_answer, load_questions
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 IDS = ("dev-005", "dev-006", "dev-017", "dev-022", "dev-027", "dev-041")   # en/es, 5 categories

@@ -16,9 +16,9 @@ from langchain_core.messages import AIMessageChunk, HumanMessage
 from langchain_core.outputs import ChatGenerationChunk
 from pydantic import Field
 
-from assistant import eval_cli
 from assistant.cli import main
-from assistant.evaluate import (
+from evaluation import cli as eval_cli
+from evaluation.evaluate import (
     EvalError,
     PlaceholderFiller,
     ReadOnlyDB,
@@ -135,7 +135,7 @@ def test_placeholder_filling_is_deterministic_and_satisfies_constraints(rodb, de
 
 
 def test_unknown_placeholder_is_an_error(rodb):
-    from assistant.evaluate import Question
+    from evaluation.evaluate import Question
 
     q = Question("x-1", "en", "who has {SEAT_MAP}?", {"sqlite": "SELECT 1"})
     with pytest.raises(EvalError, match="SEAT_MAP"):
@@ -316,7 +316,7 @@ def test_compare_with_bad_file_is_one_line(tmp_path):
 def test_baseline_records_last_sql_and_is_read_only(demo_db):
     pytest.importorskip("langchain_community")
     pytest.importorskip("langchain_classic")
-    from assistant.baseline import LangChainSqlAgent
+    from evaluation.baseline import LangChainSqlAgent
 
     replies = ["Thought: count them\nAction: sql_db_query\nAction Input: SELECT COUNT(*) FROM passengers",
                "Thought: I know\nFinal Answer: 400"]
@@ -351,7 +351,7 @@ def test_a_crashing_question_is_scored_wrong_not_fatal(fake_run, demo_db, tmp_pa
 
 
 def test_prediction_beyond_the_cap_is_cut_like_the_executor(rodb):
-    from assistant.evaluate import Question, score
+    from evaluation.evaluate import Question, score
 
     q = Question("c-1", "en", "all passengers", {"sqlite": "SELECT passenger_id FROM passengers ORDER BY passenger_id"})
     res = score(rodb, q, "SELECT passenger_id FROM passengers ORDER BY passenger_id LIMIT 11", cap=10)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.evaluate import (
+from evaluation.evaluate import (
     PlaceholderFiller,
     ReadOnlyDB,
     compare_results,
