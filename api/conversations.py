@@ -9,11 +9,11 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import secrets
-import threading
 
 import sqlalchemy as sa
 
 from assistant.memory import Memory
+from db.appstore import store_engine
 
 metadata = sa.MetaData()
 conversations = sa.Table(
@@ -24,8 +24,6 @@ conversations = sa.Table(
     sa.Column("created", sa.DateTime, nullable=False),
     sa.Column("updated", sa.DateTime, nullable=False),
 )
-_ENGINES: dict[str, sa.Engine] = {}
-_LOCK = threading.Lock()
 
 
 class ConversationNotFound(LookupError):
@@ -33,14 +31,7 @@ class ConversationNotFound(LookupError):
 
 
 def _engine(app_url: str) -> sa.Engine:
-    from db.engines import make_engine
-
-    with _LOCK:
-        engine = _ENGINES.get(app_url)
-        if engine is None:
-            engine = _ENGINES[app_url] = make_engine(app_url, create_parent=True)
-            metadata.create_all(engine)
-        return engine
+    return store_engine(app_url, metadata)   # a store error stays SQLAlchemy's: the API answers it with a 503
 
 
 def _now() -> _dt.datetime:

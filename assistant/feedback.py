@@ -7,10 +7,11 @@ fix. Only the question and SQL are kept, never result rows (they hold personal d
 from __future__ import annotations
 
 import datetime as _dt
-import threading
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+
+from db.appstore import store_engine
 
 metadata = sa.MetaData()
 feedback = sa.Table(
@@ -42,19 +43,8 @@ class Feedback:
     id: int | None = None
 
 
-_ENGINES: dict[str, sa.Engine] = {}
-_LOCK = threading.Lock()
-
-
 def _engine(app_url: str) -> sa.Engine:
-    from db.engines import make_engine
-
-    with _LOCK:
-        if app_url not in _ENGINES:
-            engine = make_engine(app_url, create_parent=True)
-            metadata.create_all(engine)
-            _ENGINES[app_url] = engine
-        return _ENGINES[app_url]
+    return store_engine(app_url, metadata)   # a store error stays SQLAlchemy's: the API answers it with a 503
 
 
 def add_feedback(app_url: str, fb: Feedback) -> int:

@@ -13,12 +13,12 @@ import hashlib
 import hmac
 import os
 import re
-import threading
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 
 from assistant.errors import AssistantError
+from db.appstore import error_name, store_engine
 from db.settings import Settings
 
 ROLES = ("agent", "supervisor", "analyst")
@@ -51,26 +51,10 @@ class User:
     role: str
 
 
-_ENGINES: dict[str, sa.Engine] = {}
-_LOCK = threading.Lock()
-
-
 def _engine(app_url: str) -> sa.Engine:
-    """One engine per store, tables created on first use."""
-    from db.engines import make_engine
-
-    with _LOCK:
-        engine = _ENGINES.get(app_url)
-        if engine is None:
-            try:
-                engine = make_engine(app_url, create_parent=True)
-                metadata.create_all(engine)
-                _migrate(engine)
-            except sa.exc.SQLAlchemyError as exc:
-                raise UserError(f"cannot open the user store: {type(getattr(exc, 'orig', None) or exc).__name__}"
-                                ) from None
-            _ENGINES[app_url] = engine
-        return engine
+    """The app store's engine, with the user tables created (and an older store's columns added) on first use."""
+    return store_engine(app_url, metadata, setup=_migrate,
+                        error=lambda name: UserError(f"cannot open the user store: {name}"))
 
 
 def _hash(password: str, salt: bytes, n: int = _N, r: int = _R, p: int = _P) -> bytes:
@@ -98,7 +82,7 @@ def add_user(app_url: str, name: str, role: str, password: str, *, replace: bool
             else:
                 conn.execute(users.insert().values(**row))
     except sa.exc.SQLAlchemyError as exc:
-        raise UserError(f"cannot write the user store: {type(getattr(exc, 'orig', None) or exc).__name__}") from None
+        raise UserError(f"cannot write the user store: {error_name(exc)}") from None
     return User(name, role)
 
 
@@ -229,7 +213,7 @@ def issue_token(app_url: str, name: str, *, days: int = DEFAULT_TOKEN_DAYS, now:
                 token_id=token_id, user_name=name, token_hash=hashlib.sha256(secret.encode()).digest(),
                 created=created, expires=created + _dt.timedelta(days=days)))
     except sa.exc.SQLAlchemyError as exc:
-        raise UserError(f"cannot write the user store: {type(getattr(exc, 'orig', None) or exc).__name__}") from None
+        raise UserError(f"cannot write the user store: {error_name(exc)}") from None
     return f"abordo_{token_id}_{secret}"
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
+from db.appstore import error_name, store_engine
 from sql_tools.errors import SqlToolError
 
 VERDICTS = ("accepted", "rejected", "error", "refused")
@@ -44,10 +45,13 @@ audit_log = sa.Table(
     # What the query computed, in the asker's words (assistant.restate): what the user was shown as
     # the meaning of the answer, kept beside the SQL that produced it.
     sa.Column("restatement", sa.Text),
+    # The names of the rewrites that turned the model's SQL into sql_in, in order (comma-separated):
+    # why the query that ran is not the one the model wrote.
+    sa.Column("trace", sa.Text),
 )
 # Columns added after the first release: an older store gets them on open (ALTER TABLE ADD COLUMN is
 # not an UPDATE or DELETE, so the append-only triggers allow it, and no record changes).
-_ADDED_COLUMNS = {"restatement": "TEXT"}
+_ADDED_COLUMNS = {"restatement": "TEXT", "trace": "TEXT"}
 # One row per (record, passenger): indexed 'who saw X' and per-hour counts without JSON scans.
 audit_subjects = sa.Table(
     "audit_subjects", metadata,
@@ -100,6 +104,7 @@ class AuditRecord:
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     restatement: str | None = None
+    trace: str | None = None
     ts: _dt.datetime | None = None
     id: int | None = None
 
@@ -139,31 +144,26 @@ def utcnow() -> _dt.datetime:
     return _dt.datetime.now(_dt.timezone.utc).replace(tzinfo=None)
 
 
+def _setup(engine: sa.Engine) -> None:
+    """After create_all: the columns an older store lacks, and the triggers that make the log append-only."""
+    present = {c["name"] for c in sa.inspect(engine).get_columns("audit_log")}
+    with engine.begin() as conn:
+        for name, typ in _ADDED_COLUMNS.items():
+            if name not in present:
+                conn.exec_driver_sql(f"ALTER TABLE audit_log ADD COLUMN {name} {typ}")
+        for stmt in (_PG_TRIGGERS if engine.dialect.name == "postgresql" else _SQLITE_TRIGGERS):
+            conn.exec_driver_sql(stmt)
+
+
 class AuditLog:
     """The audit store: `append`, `tail`, `who_saw`, `seen_by_user_since`. No update or delete."""
 
     def __init__(self, app_url: str):
-        from db.engines import make_engine
+        # The store's one engine (db.appstore: SQLite in WAL, synchronous FULL, so an acknowledged record
+        # survives a crash); the audit tables, their added columns and triggers are made on first use.
         self.url = app_url
-        try:
-            self.engine = make_engine(app_url, create_parent=True)
-            if self.engine.dialect.name == "sqlite":
-                # WAL: appends without rewriting a rollback journal (the audit write is on every query's
-                # path); synchronous stays FULL so an acknowledged record survives a crash.
-                @sa.event.listens_for(self.engine, "connect")
-                def _wal(dbapi_conn, _rec):
-                    dbapi_conn.execute("PRAGMA journal_mode=WAL")
-                    dbapi_conn.execute("PRAGMA synchronous=FULL")
-            metadata.create_all(self.engine)
-            present = {c["name"] for c in sa.inspect(self.engine).get_columns("audit_log")}
-            with self.engine.begin() as conn:
-                for name, typ in _ADDED_COLUMNS.items():
-                    if name not in present:
-                        conn.exec_driver_sql(f"ALTER TABLE audit_log ADD COLUMN {name} {typ}")
-                for stmt in (_PG_TRIGGERS if self.engine.dialect.name == "postgresql" else _SQLITE_TRIGGERS):
-                    conn.exec_driver_sql(stmt)
-        except sa.exc.SQLAlchemyError as exc:
-            raise AuditError(f"cannot open the audit store: {type(exc.orig or exc).__name__}") from None
+        self.engine = store_engine(app_url, metadata, setup=_setup,
+                                   error=lambda name: AuditError(f"cannot open the audit store: {name}"))
 
     def append(self, rec: AuditRecord) -> int:
         if rec.verdict not in VERDICTS:
@@ -179,13 +179,13 @@ class AuditLog:
                     code=storable(rec.code), reason=storable(rec.reason), row_count=rec.row_count,
                     passenger_ids=json.dumps(ids), elapsed_ms=rec.elapsed_ms, model=storable(rec.model),
                     prompt_tokens=rec.prompt_tokens, completion_tokens=rec.completion_tokens,
-                    restatement=storable(rec.restatement)))
+                    restatement=storable(rec.restatement), trace=storable(rec.trace)))
                 rec.id = res.inserted_primary_key[0]
                 if ids:
                     conn.execute(audit_subjects.insert(), [
                         {"audit_id": rec.id, "passenger_id": i, "user_name": user, "ts": rec.ts} for i in ids])
         except (sa.exc.SQLAlchemyError, ValueError) as exc:
-            raise AuditError(type(getattr(exc, "orig", None) or exc).__name__) from None
+            raise AuditError(error_name(exc)) from None
         tally = _TALLY.get()
         if tally is not None:
             tally[0] += 1
@@ -224,7 +224,8 @@ class AuditLog:
                             reason=r["reason"], row_count=r["row_count"],
                             passenger_ids=json.loads(r["passenger_ids"] or "[]"), elapsed_ms=r["elapsed_ms"],
                             model=r["model"], prompt_tokens=r["prompt_tokens"],
-                            completion_tokens=r["completion_tokens"], restatement=r["restatement"]) for r in rows]
+                            completion_tokens=r["completion_tokens"], restatement=r["restatement"],
+                            trace=r["trace"]) for r in rows]
 
     def tail(self, n: int = 20) -> list[AuditRecord]:
         """The last `n` records, oldest first."""
@@ -241,7 +242,7 @@ class AuditLog:
             with self.engine.connect() as conn:
                 return {r[0] for r in conn.execute(q)}
         except sa.exc.SQLAlchemyError as exc:
-            raise AuditError(type(getattr(exc, "orig", None) or exc).__name__) from None
+            raise AuditError(error_name(exc)) from None
 
     def count(self) -> int:
         with self.engine.connect() as conn:
