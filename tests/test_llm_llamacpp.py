@@ -13,7 +13,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 
 from assistant.errors import ModelNotFound
 from assistant.llm import make_chat_model
-from assistant.llm.llamacpp import LlamaCppChat
+from assistant.llm.llamacpp import MIN_CTX, LlamaCppChat, PromptTooLong
 from assistant.models import DEFAULT_MODEL, locate
 from db.settings import Settings
 
@@ -144,3 +144,17 @@ def test_llama2_chat_format_runs_with_the_gguf(chat):
         assert isinstance(msg.content, str)
     finally:
         llama2.unload()
+
+
+@pytest.mark.model
+def test_a_prompt_past_the_context_window_is_prompt_too_long_in_both_paths(chat):
+    """llama.cpp's "exceeds context window" ValueError (raised before any evaluation) becomes PromptTooLong
+    naming the setting, for `invoke` and `stream` alike, and the model is free for the next call."""
+    too_long = [HumanMessage("hello " * (max(MIN_CTX, chat.n_ctx) + 100))]
+    for call in (chat.invoke, lambda m: list(chat.stream(m))):
+        with pytest.raises(PromptTooLong, match="ABORDO_N_CTX"):
+            call(too_long)
+        loaded = chat.loaded()
+        assert loaded._stats is None and loaded.lock.acquire(timeout=1)
+        loaded.lock.release()
+    assert chat.bind(max_tokens=2).invoke([HumanMessage("Say OK.")]).response_metadata["completion_tokens"] >= 1

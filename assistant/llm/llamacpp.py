@@ -22,6 +22,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -327,22 +328,29 @@ class LlamaCppChat(BaseChatModel):
         }
         return response, usage
 
-    # ------------------------------------------------------------ LangChain interface
-
-    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                  run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
-        loaded = self.loaded()
-        params = self._params(stop, kwargs)
+    @contextmanager
+    def _completion(self, loaded: LoadedLlama) -> Iterator[_CallStats]:
+        """One completion on `loaded`: its lock held and its stats recorded for the whole `with` block, and
+        llama.cpp's "exceeds context window" ValueError raised as PromptTooLong (any other error as it is)."""
         with loaded.lock:
             stats = loaded.begin()
             try:
-                result = loaded.llm.create_chat_completion(messages=to_llama_messages(messages), **params)
+                yield stats
             except ValueError as exc:
                 if "context window" not in str(exc):
                     raise
                 raise _too_long(exc, max(MIN_CTX, self.n_ctx)) from None
             finally:
                 loaded.end()
+
+    # ------------------------------------------------------------ LangChain interface
+
+    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                  run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
+        loaded = self.loaded()
+        params = self._params(stop, kwargs)
+        with self._completion(loaded) as stats:
+            result = loaded.llm.create_chat_completion(messages=to_llama_messages(messages), **params)
         choice = result["choices"][0]
         text = choice["message"].get("content") or ""
         usage = result.get("usage") or {}
@@ -359,31 +367,24 @@ class LlamaCppChat(BaseChatModel):
         params = self._params(stop, kwargs)
         pieces: list[str] = []
         finish_reason = None
-        with loaded.lock:  # held for the whole stream: the KV cache belongs to this call until it ends
-            stats = loaded.begin()
-            try:
-                for chunk in loaded.llm.create_chat_completion(messages=to_llama_messages(messages),
-                                                               stream=True, **params):
-                    choice = chunk["choices"][0]
-                    finish_reason = choice.get("finish_reason") or finish_reason
-                    text = choice.get("delta", {}).get("content") or ""
-                    if not text:
-                        continue
-                    pieces.append(text)
-                    gen_chunk = ChatGenerationChunk(message=AIMessageChunk(content=text))
-                    if run_manager:
-                        run_manager.on_llm_new_token(text, chunk=gen_chunk)
-                    yield gen_chunk
-                prompt_tokens = (stats.reused_tokens or 0) + stats.new_prompt_tokens
-                text_all = "".join(pieces)
-                completion_tokens = len(loaded.llm.tokenize(text_all.encode(), add_bos=False, special=False)) \
-                    if text_all else 0
-            except ValueError as exc:
-                if "context window" not in str(exc):
-                    raise
-                raise _too_long(exc, max(MIN_CTX, self.n_ctx)) from None
-            finally:
-                loaded.end()
+        # The lock is held for the whole stream: the KV cache belongs to this call until it ends.
+        with self._completion(loaded) as stats:
+            for chunk in loaded.llm.create_chat_completion(messages=to_llama_messages(messages),
+                                                           stream=True, **params):
+                choice = chunk["choices"][0]
+                finish_reason = choice.get("finish_reason") or finish_reason
+                text = choice.get("delta", {}).get("content") or ""
+                if not text:
+                    continue
+                pieces.append(text)
+                gen_chunk = ChatGenerationChunk(message=AIMessageChunk(content=text))
+                if run_manager:
+                    run_manager.on_llm_new_token(text, chunk=gen_chunk)
+                yield gen_chunk
+            prompt_tokens = (stats.reused_tokens or 0) + stats.new_prompt_tokens
+            text_all = "".join(pieces)
+            completion_tokens = len(loaded.llm.tokenize(text_all.encode(), add_bos=False, special=False)) \
+                if text_all else 0
         response, usage_md = self._metadata(loaded, stats, prompt_tokens, completion_tokens, finish_reason,
                                             self.model_name or Path(self.model_path).name)
         yield ChatGenerationChunk(message=AIMessageChunk(content="", response_metadata=response,
