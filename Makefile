@@ -46,7 +46,7 @@ test: dev-env
 	.ci/smoke-eval   # 10 dev questions with the real model; fails below 8 correct
 
 lint: dev-env
-	$(BIN)/ruff check assistant sql_tools db ui seed_data tests benchmarks
+	$(BIN)/ruff check abordo assistant evaluation sql_tools db ui seed_data tests benchmarks
 
 bench: dev-env
 	$(BIN)/python benchmarks/seed.py

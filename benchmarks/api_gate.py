@@ -47,7 +47,7 @@ def _serve(home: Path, db: Path, **env_extra):
            "ABORDO_TEST_CHAT_MODEL": "tests.fakes:scripted_from_env", "PYTHONPATH": str(ROOT),
            "ABORDO_API_RATE_PER_MINUTE": "1000000", **env_extra}
     log = open(home / f"serve-{port}.log", "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen([sys.executable, "-m", "assistant.cli", "serve", "--port", str(port)], env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "abordo", "serve", "--port", str(port)], env=env,
                             stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
     url = f"http://127.0.0.1:{port}"
     try:

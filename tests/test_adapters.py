@@ -7,6 +7,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
+from abordo.cli import main
 from assistant.adapters import (
     AdapterRefused,
     configured_adapter,
@@ -14,7 +15,6 @@ from assistant.adapters import (
     resolve_adapter,
     shipped_adapter,
 )
-from assistant.cli import main
 from assistant.models import KNOWN_MODELS
 
 BASE = KNOWN_MODELS["qwen2.5-coder-0.5b"]

@@ -60,7 +60,7 @@ def abordo_serve(tmp_path: Path, env: dict, *args: str, ready: str = "/healthz",
     tmp_path/serve.log: (url, process) once `ready` answers 200; stopped with SIGTERM afterwards."""
     port = _free_port()
     with open(tmp_path / "serve.log", "w") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "assistant.cli", "serve", "--port", str(port), *args],
+        proc = subprocess.Popen([sys.executable, "-m", "abordo", "serve", "--port", str(port), *args],
                                 env={**env, "PYTHONPATH": str(ROOT)}, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
                                 start_new_session=True)
         url = f"http://127.0.0.1:{port}"
@@ -312,7 +312,7 @@ def test_abordo_serve_with_two_workers_shares_conversations(demo_db, tmp_path):
 def test_abordo_users_token_issues_lists_and_revokes(tmp_path, monkeypatch):
     from click.testing import CliRunner
 
-    from assistant.cli import main
+    from abordo.cli import main
     from assistant.users import ensure_demo_users, verify_token
 
     app_url = f"sqlite:///{tmp_path / 'app.sqlite'}"

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import yaml
 from click.testing import CliRunner
 
-from assistant.cli import main
+from abordo.cli import main
 from db.catalog import check_against_database, load_catalog, parse_catalog
 from db.engines import dialect_of, is_empty, make_engine, parse_url
 from db.errors import CatalogError, ConfigError, UnsupportedDatabase

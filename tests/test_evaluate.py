@@ -16,7 +16,7 @@ from langchain_core.messages import AIMessageChunk, HumanMessage
 from langchain_core.outputs import ChatGenerationChunk
 from pydantic import Field
 
-from assistant.cli import main
+from abordo.cli import main
 from evaluation import cli as eval_cli
 from evaluation.evaluate import (
     EvalError,

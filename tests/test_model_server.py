@@ -163,7 +163,7 @@ def test_abordo_model_serve_starts_warms_and_prints_the_url(binary, tmp_path, de
     port = _free_port()
     env = {**os.environ, "ABORDO_MODEL": MODEL, "ABORDO_DATABASE_URL": f"sqlite:///{demo_db}",
            "ABORDO_APP_URL": f"sqlite:///{tmp_path / 'app.sqlite'}"}
-    proc = subprocess.Popen([sys.executable, "-m", "assistant.cli", "model", "serve", "--port", str(port),
+    proc = subprocess.Popen([sys.executable, "-m", "abordo", "model", "serve", "--port", str(port),
                              "--parallel", "1"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             start_new_session=True)
     try:

@@ -156,7 +156,7 @@ def test_locate_paths_and_unknown_names(tmp_path):
 
 
 def _cli(args, env):
-    from assistant.cli import main
+    from abordo.cli import main
 
     return CliRunner().invoke(main, args, env=env)
 

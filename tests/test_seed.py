@@ -248,7 +248,7 @@ def test_injected_notes_on_todays_xa401(demo_url):
 # ------------------------------------------------------------------------------------ CLI
 
 def _run(*args):
-    from assistant.cli import main
+    from abordo.cli import main
 
     return CliRunner().invoke(main, ["seed", *args])
 

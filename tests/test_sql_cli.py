@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from assistant.cli import main
+from abordo.cli import main
 
 REDTEAM = Path(__file__).parent / "data" / "redteam"
 

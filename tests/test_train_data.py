@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-from assistant.cli import main
+from abordo.cli import main
 from db.catalog import load_catalog
 from train.data import generate, read_dataset, write_dataset
 from train.errors import TrainingDataError

@@ -262,7 +262,7 @@ def test_train_command_precision_flag(monkeypatch, tmp_path, flag, native, expec
 
     import assistant.models
     import train.lora
-    from assistant.cli import main
+    from abordo.cli import main
 
     seen = {}
 

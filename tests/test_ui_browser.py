@@ -49,7 +49,7 @@ def _ui_server(home: Path, db: Path, app_url: str, log_path: Path, **env_extra: 
     env = {**os.environ, "ABORDO_HOME": str(home), "ABORDO_APP_URL": app_url, **env_extra}
     env.pop("ABORDO_TEST_CHAT_MODEL", None)
     with open(log_path, "w") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "assistant.cli", "ui", "--db", f"sqlite:///{db}",
+        proc = subprocess.Popen([sys.executable, "-m", "abordo", "ui", "--db", f"sqlite:///{db}",
                                  "--port", str(port), "--host", "127.0.0.1"],
                                 env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"

@@ -60,7 +60,7 @@ def test_demo_users_one_per_role_and_idempotent(app_url):
 
 
 def test_cli_add_and_list(app_url, monkeypatch):
-    from assistant.cli import main
+    from abordo.cli import main
 
     monkeypatch.setenv("ABORDO_APP_URL", app_url)
     runner = CliRunner()
@@ -78,7 +78,7 @@ def test_cli_add_and_list(app_url, monkeypatch):
 # --- API tokens: owner-checked revocation, expiry, the list, an older store ------------------------
 
 def _token_cli(app_url, monkeypatch, *args, env=None):
-    from assistant.cli import main
+    from abordo.cli import main
 
     monkeypatch.setenv("ABORDO_APP_URL", app_url)
     for key, value in (env or {}).items():

@@ -36,7 +36,7 @@ def _reexec_with_jemalloc() -> None:
                    "on virtual machines)", err=True)
         return
     env = {**os.environ, "LD_PRELOAD": lib, "MALLOC_CONF": "dirty_decay_ms:30000,muzzy_decay_ms:30000"}
-    os.execve(sys.executable, [sys.executable, "-m", "assistant.cli", *sys.argv[1:]], env)
+    os.execve(sys.executable, [sys.executable, "-m", "abordo", *sys.argv[1:]], env)
 
 
 def _safe_url(url: str) -> str:

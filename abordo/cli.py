@@ -1,5 +1,6 @@
 """The `abordo` command: one entry point gathering the commands of every package.
 
+The command root: it sits above every package and nothing imports it (shared/design/architecture.md).
 Domain errors of each package become one line on stderr and exit status 2 here, and only here.
 Set ABORDO_RAISE_ERRORS=1 to see the traceback instead.
 """
@@ -47,10 +48,10 @@ def _register() -> None:
     """Every package's commands, imported here and only here (the one place that knows them all)."""
     from api.cli import serve_command
     from assistant.ask_cli import ask_command, chat_command, demo_command, ui_command
-    from evaluation.cli import eval_command
     from assistant.model_cli import model_command
     from assistant.users_cli import users_command
     from db.cli import catalog_group, db_group
+    from evaluation.cli import eval_command
     from seed_data.cli import seed_command
     from sql_tools.cli import audit_command, sql_command
     from train.cli import train_command
@@ -65,5 +66,5 @@ def _register() -> None:
 
 _register()
 
-if __name__ == "__main__":
+if __name__ == "__main__":      # python -m abordo.cli (python -m abordo is abordo/__main__.py)
     sys.exit(main())
