@@ -10,7 +10,6 @@ writes benchmarks/results/concurrency.json.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import threading
@@ -45,13 +44,13 @@ def workload(db_url: str, n: int, model_every: int) -> list[str]:
     import sqlite3
 
     from db.engines import sqlite_path
+    from evaluation.evaluate import question_lines
 
     conn = sqlite3.connect(f"file:{sqlite_path(db_url)}?mode=ro", uri=True)
     locs = [r[0] for r in conn.execute("SELECT record_locator FROM bookings ORDER BY booking_id LIMIT 400")]
     tickets = [r[0] for r in conn.execute("SELECT ticket_number FROM tickets ORDER BY ticket_number LIMIT 400")]
     conn.close()
-    dev = {q["id"]: q["question"] for q in map(json.loads, (ROOT / "tests/data/eval/dev-questions.jsonl")
-                                                 .read_text(encoding="utf-8").splitlines())}
+    dev = {q["id"]: q["question"] for _, q in question_lines(ROOT / "tests/data/eval/dev-questions.jsonl")}
     out = []
     for i in range(n):
         if model_every and i % model_every == model_every - 1:

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import sys
 import tempfile
 import time
@@ -46,6 +45,7 @@ def requests(db_url: str, n: int) -> tuple[str, list[tuple[str, str]]]:
     from assistant.link import link
     from assistant.pipeline import Assistant
     from db.settings import load_settings
+    from evaluation.evaluate import question_lines
 
     settings = load_settings({"ABORDO_DATABASE_URL": db_url})
 
@@ -53,8 +53,8 @@ def requests(db_url: str, n: int) -> tuple[str, list[tuple[str, str]]]:
         pass
 
     assistant = Assistant(settings, chat_model=NoModel())
-    dev = [q for q in map(json.loads, (ROOT / "tests/data/eval/dev-questions.jsonl").read_text(
-        encoding="utf-8").splitlines()) if "{" not in q["question"]][:n]
+    dev = [q for _, q in question_lines(ROOT / "tests/data/eval/dev-questions.jsonl")
+           if "{" not in q["question"]][:n]
     out = []
     for q in dev:
         linked = link(q["question"], catalog=assistant.catalog, today=settings.today, fetch=assistant.fetch)

@@ -11,7 +11,6 @@ Needs the 1.5B model (`abordo model fetch`) and, for the server rows, llama-serv
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import threading
@@ -27,8 +26,9 @@ MODEL_QUESTIONS = ("dev-005", "dev-036", "dev-041", "dev-046", "dev-006")   # as
 
 
 def _questions() -> list[str]:
-    rows = {json.loads(line)["id"]: json.loads(line)["question"]
-            for line in (ROOT / "tests/data/eval/dev-questions.jsonl").read_text().splitlines() if line.strip()}
+    from evaluation.evaluate import question_lines
+
+    rows = {q["id"]: q["question"] for _, q in question_lines(ROOT / "tests/data/eval/dev-questions.jsonl")}
     return [rows[i] for i in MODEL_QUESTIONS]
 
 

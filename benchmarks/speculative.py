@@ -7,7 +7,6 @@ benchmarks/results/speculative.json.
 """
 from __future__ import annotations
 
-import json
 import statistics
 import sys
 import tempfile
@@ -26,10 +25,10 @@ def main() -> None:
     from assistant.models import locate
     from assistant.pipeline import Assistant
     from db.settings import load_settings
+    from evaluation.evaluate import question_lines
     from tests.test_api import _free_port
 
-    rows = {json.loads(line)["id"]: json.loads(line)["question"]
-            for line in (ROOT / "tests/data/eval/dev-questions.jsonl").read_text().splitlines() if line.strip()}
+    rows = {q["id"]: q["question"] for _, q in question_lines(ROOT / "tests/data/eval/dev-questions.jsonl")}
     base = load_settings()
     work = Path(tempfile.mkdtemp(prefix="abordo-spec-"))
     out = {}

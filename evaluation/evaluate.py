@@ -34,6 +34,7 @@ import sqlite3
 import statistics
 import unicodedata
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -69,13 +70,13 @@ class Question:
         return sql
 
 
-def load_questions(path: str | Path) -> list[Question]:
-    """Read a JSON-lines question file in the shared/eval format or in Spider's format."""
+def question_lines(path: str | Path) -> Iterator[tuple[int, dict]]:
+    """(line number, object) for every non-blank line of a JSON-lines question file, each object with a
+    'question' string, read as it goes: the one reader of question files (`load_questions`, the
+    benchmarks). EvalError names the file and line of the first bad one."""
     path = Path(path)
     if not path.is_file():
         raise EvalError(f"question file {path} does not exist")
-    out: list[Question] = []
-    seen: set[str] = set()
     for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
             continue
@@ -85,6 +86,15 @@ def load_questions(path: str | Path) -> list[Question]:
             raise EvalError(f"{path}: line {n} is not valid JSON: {exc.msg}") from None
         if not isinstance(obj, dict) or not isinstance(obj.get("question"), str):
             raise EvalError(f"{path}: line {n} has no 'question' string")
+        yield n, obj
+
+
+def load_questions(path: str | Path) -> list[Question]:
+    """Read a JSON-lines question file in the shared/eval format or in Spider's format."""
+    path = Path(path)
+    out: list[Question] = []
+    seen: set[str] = set()
+    for n, obj in question_lines(path):
         if "db_id" in obj and "sql" in obj:      # Spider
             q = Question(id=str(obj.get("id") or f"{path.stem}-{n}"), lang=obj.get("lang") or "en",
                          question=obj["question"], gold={"sqlite": obj["sql"]}, category=obj["db_id"],

@@ -27,6 +27,7 @@ from evaluation.evaluate import (
     load_questions,
     normalise,
     placeholders_of,
+    question_lines,
 )
 from tests.conftest import SHARED
 
@@ -64,6 +65,14 @@ def test_loads_both_formats():
     assert len(spider) == 258 and {q.db_id for q in spider} == {"flight_1", "flight_4", "aircraft",
                                                                  "flight_company", "pilot_record"}
     assert spider[0].gold_sql("sqlite") == "SELECT count(*) FROM Aircraft" and spider[0].category == "flight_1"
+
+
+def test_question_lines_is_the_one_reader(tmp_path):
+    """Numbered objects, blank lines skipped; what the benchmarks read is what `abordo eval` reads."""
+    f = tmp_path / "q.jsonl"
+    f.write_text('{"id": "a", "question": "uno"}\n\n{"question": "dos", "sql": "SELECT 1", "db_id": "x"}\n')
+    assert [(n, q["question"]) for n, q in question_lines(f)] == [(1, "uno"), (3, "dos")]
+    assert [q.question for q in load_questions(DEV)] == [q["question"] for _, q in question_lines(DEV)]
 
 
 def test_postgrespro_questions_load():
