@@ -6,14 +6,13 @@ answered like an unknown one (404), so ids reveal nothing.
 """
 from __future__ import annotations
 
-import datetime as _dt
 import json
 import secrets
 
 import sqlalchemy as sa
 
 from assistant.memory import Memory
-from db.appstore import store_engine
+from db.appstore import store_engine, utcnow
 
 metadata = sa.MetaData()
 conversations = sa.Table(
@@ -34,10 +33,6 @@ def _engine(app_url: str) -> sa.Engine:
     return store_engine(app_url, metadata)   # a store error stays SQLAlchemy's: the API answers it with a 503
 
 
-def _now() -> _dt.datetime:
-    return _dt.datetime.now(_dt.UTC).replace(tzinfo=None)
-
-
 def new_id() -> str:
     return "c_" + secrets.token_urlsafe(12)
 
@@ -54,7 +49,7 @@ def load(app_url: str, conversation_id: str, user: str) -> Memory:
 
 def save(app_url: str, conversation_id: str, user: str, memory: Memory) -> None:
     turns = json.dumps(memory.to_list(), ensure_ascii=False)
-    now = _now()
+    now = utcnow()
     with _engine(app_url).begin() as conn:
         done = conn.execute(conversations.update().where(
             conversations.c.conversation_id == conversation_id, conversations.c.user_name == user)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from db.appstore import store_engine
+from db.appstore import store_engine, utcnow
 
 metadata = sa.MetaData()
 feedback = sa.Table(
@@ -53,7 +53,7 @@ def add_feedback(app_url: str, fb: Feedback) -> int:
         raise ValueError("rating must be +1 or -1")
     with _engine(app_url).begin() as conn:
         res = conn.execute(feedback.insert().values(
-            ts=fb.ts or _dt.datetime.now(_dt.UTC).replace(tzinfo=None), user_name=fb.user, role=fb.role,
+            ts=fb.ts or utcnow(), user_name=fb.user, role=fb.role,
             question=fb.question, sql=fb.sql, rating=fb.rating, lang=fb.lang, model=fb.model, error=fb.error))
         return res.inserted_primary_key[0]
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from assistant.errors import AssistantError
-from db.appstore import error_name, store_engine
+from db.appstore import error_name, store_engine, utcnow
 from db.settings import Settings
 
 ROLES = ("agent", "supervisor", "analyst")
@@ -71,7 +71,7 @@ def add_user(app_url: str, name: str, role: str, password: str, *, replace: bool
         raise UserError("the password must have at least 8 characters")
     salt = os.urandom(16)
     row = {"name": name, "role": role, "salt": salt, "password_hash": _hash(password, salt), "params": f"{_N},{_R},{_P}",
-               "created": _dt.datetime.now(_dt.UTC).replace(tzinfo=None)}
+               "created": utcnow()}
     try:
         with _engine(app_url).begin() as conn:
             exists = conn.execute(sa.select(users.c.name).where(users.c.name == name)).first()
@@ -165,10 +165,6 @@ def _migrate(engine: sa.Engine) -> None:
                 raise
 
 
-def _utcnow() -> _dt.datetime:
-    return _dt.datetime.now(_dt.UTC).replace(tzinfo=None)
-
-
 def _expiry(created: _dt.datetime, expires: _dt.datetime | None, legacy_days: int) -> _dt.datetime:
     return expires if expires is not None else created + _dt.timedelta(days=legacy_days)
 
@@ -186,7 +182,7 @@ class Token:
         """'revoked', 'expired' or 'active'."""
         if self.revoked is not None:
             return "revoked"
-        return "expired" if (now or _utcnow()) >= self.expires else "active"
+        return "expired" if (now or utcnow()) >= self.expires else "active"
 
 
 def _check_days(days: int) -> int:
@@ -205,7 +201,7 @@ def issue_token(app_url: str, name: str, *, days: int = DEFAULT_TOKEN_DAYS, now:
     _check_days(days)
     if get_user(app_url, name) is None:
         raise UserError(f"unknown user {name!r}: create it first with `abordo users add {name} --role agent`")
-    created = now or _utcnow()
+    created = now or utcnow()
     token_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
     try:
         with _engine(app_url).begin() as conn:
@@ -235,7 +231,7 @@ def verify_token(app_url: str, token: str, *, now: _dt.datetime | None = None,
         return None
     if not hmac.compare_digest(hashlib.sha256(m.group(2).encode()).digest(), row.token_hash):
         return None
-    if (now or _utcnow()) >= _expiry(row.created, row.expires, legacy_days):
+    if (now or utcnow()) >= _expiry(row.created, row.expires, legacy_days):
         return None
     return User(row.name, row.role)
 
@@ -250,7 +246,7 @@ def revoke_token(app_url: str, token_id: str, *, owner: str | None = None, now: 
     if owner is not None:
         cond.append(api_tokens.c.user_name == owner)
     with _engine(app_url).begin() as conn:
-        res = conn.execute(api_tokens.update().where(*cond).values(revoked=now or _utcnow()))
+        res = conn.execute(api_tokens.update().where(*cond).values(revoked=now or utcnow()))
     return res.rowcount == 1
 
 

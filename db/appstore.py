@@ -14,6 +14,7 @@ store gets it whichever module opens the file first.
 """
 from __future__ import annotations
 
+import datetime as _dt
 import threading
 from collections.abc import Callable
 
@@ -35,6 +36,11 @@ def error_name(exc: BaseException) -> str:
     wraps one ('OperationalError', 'IntegrityError'), else the exception's own (never its text, which
     may quote the statement and its values)."""
     return type(getattr(exc, "orig", None) or exc).__name__
+
+
+def utcnow() -> _dt.datetime:
+    """The store's clock: now in UTC without tzinfo, as every table of the store keeps its times."""
+    return _dt.datetime.now(_dt.UTC).replace(tzinfo=None)
 
 
 def _new_engine(app_url: str) -> sa.Engine:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from db.appstore import error_name, store_engine
+from db.appstore import error_name, store_engine, utcnow
 from sql_tools.errors import SqlToolError
 
 VERDICTS = ("accepted", "rejected", "error", "refused")
@@ -138,10 +138,6 @@ def start_tally() -> list[int]:
     tally = [0]
     _TALLY.set(tally)
     return tally
-
-
-def utcnow() -> _dt.datetime:
-    return _dt.datetime.now(_dt.timezone.utc).replace(tzinfo=None)
 
 
 def _setup(engine: sa.Engine) -> None:

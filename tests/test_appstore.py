@@ -1,12 +1,13 @@
 """db.appstore: one engine per app store URL for every module's tables, each table set made once."""
 from __future__ import annotations
 
+import datetime as dt
 import threading
 
 import pytest
 import sqlalchemy as sa
 
-from db.appstore import error_name, store_engine
+from db.appstore import error_name, store_engine, utcnow
 
 
 def _metadata(*tables: str) -> sa.MetaData:
@@ -132,6 +133,12 @@ def test_error_name_is_the_drivers_class_never_the_text():
     assert error_name(wrapped) == "ValueError"
     assert error_name(sa.exc.ArgumentError("bad")) == "ArgumentError"
     assert error_name(KeyError("k")) == "KeyError"
+
+
+def test_the_stores_clock_is_naive_utc():
+    now = utcnow()
+    assert now.tzinfo is None
+    assert abs(now - dt.datetime.now(dt.UTC).replace(tzinfo=None)) < dt.timedelta(seconds=5)
 
 
 @pytest.mark.postgres
