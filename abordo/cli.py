@@ -47,7 +47,7 @@ def main(ctx: click.Context) -> None:
 def _register() -> None:
     """Every package's commands, imported here and only here (the one place that knows them all)."""
     from api.cli import serve_command
-    from assistant.ask_cli import ask_command, chat_command, demo_command, ui_command
+    from assistant.ask_cli import ask_command, chat_command
     from assistant.model_cli import model_command
     from assistant.users_cli import users_command
     from db.cli import catalog_group, db_group
@@ -55,6 +55,7 @@ def _register() -> None:
     from seed_data.cli import seed_command
     from sql_tools.cli import audit_command, sql_command
     from train.cli import train_command
+    from ui.cli import demo_command, ui_command
 
     for name, command in (("db", db_group), ("catalog", catalog_group), ("seed", seed_command),
                           ("sql", sql_command), ("audit", audit_command), ("model", model_command),

@@ -1,11 +1,10 @@
-"""`abordo ask`, `abordo chat` and `abordo demo`: the assistant from a terminal.
+"""`abordo ask` and `abordo chat`: the assistant from a terminal.
 
 The model loads once per process; `ask --file` answers many questions with it.
 """
 from __future__ import annotations
 
 import json
-import sys
 
 import click
 
@@ -101,10 +100,11 @@ def _read_questions(fh):
 @click.pass_context
 def chat_command(ctx, db_url, role, user, today):
     """An interactive conversation with follow-ups (Ctrl-D or 'salir' to leave)."""
-    _chat(_assistant(ctx, db_url, role, user, today))
+    chat_loop(_assistant(ctx, db_url, role, user, today))
 
 
-def _chat(assistant) -> None:
+def chat_loop(assistant) -> None:
+    """The conversation on this terminal (also `abordo demo --terminal`)."""
     from assistant.memory import Memory
 
     memory = Memory()
@@ -124,60 +124,3 @@ def _chat(assistant) -> None:
             continue
         if q:
             _print_answer(assistant.ask(q, memory=memory), False)
-
-
-@click.command("demo")
-@click.option("--port", type=int, default=8501, show_default=True, help="Port of the chat UI.")
-@click.option("--terminal", is_flag=True, help="Chat in this terminal instead of the web UI.")
-@click.pass_context
-def demo_command(ctx, port, terminal):
-    """The demo: chat UI on the seeded demo database with the local model, one account per role.
-
-    `make demo` seeds the database and fetches the model first.
-    """
-    from assistant.pipeline import Assistant
-    from assistant.users import ensure_demo_users
-
-    settings = settings_of(ctx)
-    require_database(settings.database_url)
-    if terminal:
-        _chat(Assistant(settings, user="demo"))
-        return
-    click.echo("Demo accounts (sign in with one of these):")
-    for name, password, role in ensure_demo_users(settings.app_url):
-        click.echo(f"  {role:<11} user {name:<11} password {password}")
-    ctx.invoke(ui_command, db_url=None, port=port, host=None)
-
-
-@click.command("ui")
-@click.option("--db", "db_url", help="Passenger database URL (default: the demo database).")
-@click.option("--port", type=int, default=8501, show_default=True, help="Port the chat UI listens on.")
-@click.option("--host", default=None, help="Address to listen on (default: Streamlit's, all interfaces).")
-@click.pass_context
-def ui_command(ctx, db_url, port, host):
-    """Start the chat UI (Streamlit) for airline staff; sign in with `abordo users add` accounts."""
-    import importlib.util
-    import os
-    import subprocess
-    from dataclasses import fields
-    from pathlib import Path
-
-    settings = settings_of(ctx).replace(database_url=db_url)
-    require_database(settings.database_url)
-    spec = importlib.util.find_spec("ui")     # locate, do not import: nothing imports the ui package
-    if spec is None or not spec.submodule_search_locations:
-        raise click.ClickException("the ui package is not installed (pip install -e .)")
-    app = Path(next(iter(spec.submodule_search_locations))) / "app.py"
-    env = dict(os.environ)
-    # The UI process re-reads Settings from the environment: pass every resolved value explicitly.
-    for f in fields(settings):
-        env[f"ABORDO_{f.name.upper()}"] = str(getattr(settings, f.name))
-    cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.headless", "true",
-           "--server.port", str(port), "--browser.gatherUsageStats", "false", "--client.toolbarMode", "minimal"]
-    if host:
-        cmd += ["--server.address", host]
-    click.echo(f"abordo ui: http://localhost:{port}  (Ctrl-C to stop)")
-    try:
-        ctx.exit(subprocess.call(cmd, env=env))
-    except KeyboardInterrupt:
-        ctx.exit(0)
