@@ -165,6 +165,13 @@ _CACHE: dict[tuple, LoadedLlama] = {}
 _CACHE_LOCK = threading.Lock()
 
 
+def _cache_key(model_path: str | Path, n_ctx: int, n_threads: int, chat_format: str | None,
+               lora_path: str | None) -> tuple:
+    """What one loaded model is cached under (and `_load`'s arguments): resolved paths, n_ctx at least MIN_CTX."""
+    return (str(Path(model_path).resolve()), max(MIN_CTX, int(n_ctx)), int(n_threads), chat_format or None,
+            str(Path(lora_path).resolve()) if lora_path else None)
+
+
 def load_llama(model_path: str | Path, n_ctx: int = MIN_CTX, n_threads: int = 2,
                chat_format: str | None = None, lora_path: str | None = None) -> LoadedLlama:
     """The process-wide `Llama` for these parameters, loaded on first use (thread-safe).
@@ -175,8 +182,7 @@ def load_llama(model_path: str | Path, n_ctx: int = MIN_CTX, n_threads: int = 2,
     if not path.is_file():
         raise ModelNotFound(f"model file {path} does not exist: set ABORDO_MODEL to an existing .gguf file "
                             "or run 'abordo model fetch'")
-    key = (str(path.resolve()), max(MIN_CTX, int(n_ctx)), int(n_threads), chat_format or None,
-           str(Path(lora_path).resolve()) if lora_path else None)
+    key = _cache_key(path, n_ctx, n_threads, chat_format, lora_path)
     with _CACHE_LOCK:
         loaded = _CACHE.get(key)
         if loaded is None:
@@ -207,8 +213,7 @@ def _load(path: str, n_ctx: int, n_threads: int, chat_format: str | None, lora_p
 def unload_llama(model_path: str | Path, n_ctx: int = MIN_CTX, n_threads: int = 2,
                  chat_format: str | None = None, lora_path: str | None = None) -> None:
     """Drop one loaded model from the process cache (memory is freed when nothing else refers to it)."""
-    key = (str(Path(model_path).resolve()), max(MIN_CTX, int(n_ctx)), int(n_threads), chat_format or None,
-           str(Path(lora_path).resolve()) if lora_path else None)
+    key = _cache_key(model_path, n_ctx, n_threads, chat_format, lora_path)
     with _CACHE_LOCK:
         _CACHE.pop(key, None)
 
