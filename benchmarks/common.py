@@ -13,13 +13,13 @@ if str(ROOT) not in sys.path:
 
 
 def pct(values, q: float) -> float:
-    from evaluation.evaluate import pct as _pct
+    from evaluation.reports import pct as _pct
 
     return _pct(list(values), q)
 
 
 def machine(settings=None) -> dict:
-    from evaluation.evaluate import machine_info
+    from evaluation.reports import machine_info
 
     return machine_info(settings)
 

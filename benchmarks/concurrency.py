@@ -44,7 +44,7 @@ def workload(db_url: str, n: int, model_every: int) -> list[str]:
     import sqlite3
 
     from db.engines import sqlite_path
-    from evaluation.evaluate import question_lines
+    from evaluation.questions import question_lines
 
     conn = sqlite3.connect(f"file:{sqlite_path(db_url)}?mode=ro", uri=True)
     locs = [r[0] for r in conn.execute("SELECT record_locator FROM bookings ORDER BY booking_id LIMIT 400")]

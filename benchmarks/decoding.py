@@ -45,7 +45,7 @@ def requests(db_url: str, n: int) -> tuple[str, list[tuple[str, str]]]:
     from assistant.link import link
     from assistant.pipeline import Assistant
     from db.settings import load_settings
-    from evaluation.evaluate import question_lines
+    from evaluation.questions import question_lines
 
     settings = load_settings({"ABORDO_DATABASE_URL": db_url})
 

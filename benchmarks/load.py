@@ -26,7 +26,7 @@ MODEL_QUESTIONS = ("dev-005", "dev-036", "dev-041", "dev-046", "dev-006")   # as
 
 
 def _questions() -> list[str]:
-    from evaluation.evaluate import question_lines
+    from evaluation.questions import question_lines
 
     rows = {q["id"]: q["question"] for _, q in question_lines(ROOT / "tests/data/eval/dev-questions.jsonl")}
     return [rows[i] for i in MODEL_QUESTIONS]

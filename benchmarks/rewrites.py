@@ -36,7 +36,10 @@ def main() -> None:
     from assistant.pipeline import Assistant
     from db.settings import load_settings
     from evaluation.cli import _ask, _groups, make_chat
-    from evaluation.evaluate import PlaceholderFiller, ReadOnlyDB, evaluate_answer, load_questions, score
+    from evaluation.placeholders import PlaceholderFiller
+    from evaluation.questions import load_questions
+    from evaluation.readonly_db import ReadOnlyDB
+    from evaluation.scoring import evaluate_answer, score
 
     questions = load_questions(args.questions)
     with tempfile.TemporaryDirectory(prefix="abordo-rewrites-") as tmp:

@@ -25,7 +25,7 @@ def main() -> None:
     from assistant.models import locate
     from assistant.pipeline import Assistant
     from db.settings import load_settings
-    from evaluation.evaluate import question_lines
+    from evaluation.questions import question_lines
     from tests.test_api import _free_port
 
     rows = {q["id"]: q["question"] for _, q in question_lines(ROOT / "tests/data/eval/dev-questions.jsonl")}

@@ -34,7 +34,7 @@ def main() -> None:
 
     from db.settings import load_settings
     from evaluation.cli import run_eval
-    from evaluation.evaluate import load_questions
+    from evaluation.questions import load_questions
 
     if args.from_eval:
         import json

@@ -33,7 +33,7 @@ def _spider_db(db_dir: Path, db_id: str) -> Path:
     for p in (db_dir / db_id / f"{db_id}.sqlite", db_dir / f"{db_id}.sqlite"):
         if p.is_file():
             return p
-    from evaluation.evaluate import EvalError
+    from evaluation.errors import EvalError
 
     raise EvalError(f"no SQLite file for db_id {db_id!r} under {db_dir} (expected {db_id}/{db_id}.sqlite)")
 
@@ -42,7 +42,7 @@ def _groups(settings, questions, db_url, db_dir, catalog_path, tmp: Path):
     """[(settings, catalog, questions)] : one group per database."""
     from db.catalog import load_catalog
     from db.introspect import draft_catalog
-    from evaluation.evaluate import EvalError
+    from evaluation.errors import EvalError
 
     spider = [q for q in questions if q.db_id]
     if spider and len(spider) != len(questions):
@@ -89,7 +89,7 @@ def _catalog_fits(catalog, url: str) -> bool:
 
 def _require_db(url: str) -> None:
     from db.engines import dialect_of, sqlite_path
-    from evaluation.evaluate import EvalError
+    from evaluation.errors import EvalError
 
     if dialect_of(url) == "sqlite" and not sqlite_path(url).exists():
         raise EvalError(f"no database at {sqlite_path(url)}: run `abordo seed` or pass --db")
@@ -108,7 +108,10 @@ def run_eval(settings, questions, *, db_url=None, db_dir=None, catalog_path=None
     `on_record(record)` is called after every scored question (the CLI streams them to OUT.partial.jsonl,
     so a long run that is interrupted still leaves its figures)."""
     from assistant.pipeline import Assistant
-    from evaluation.evaluate import PlaceholderFiller, ReadOnlyDB, evaluate_answer, records_to_json, summarise
+    from evaluation.placeholders import PlaceholderFiller
+    from evaluation.readonly_db import ReadOnlyDB
+    from evaluation.reports import records_to_json, summarise
+    from evaluation.scoring import evaluate_answer
 
     log = log or (lambda msg: click.echo(msg, err=True))
     started = dt.datetime.now(dt.UTC)
@@ -158,7 +161,7 @@ def run_eval(settings, questions, *, db_url=None, db_dir=None, catalog_path=None
                     agent.close()
         for db in dbs:
             db.close()
-    from evaluation.evaluate import machine_info
+    from evaluation.reports import machine_info
 
     return {
         "run": {"started": started.isoformat(timespec="seconds"), "role": role, "today": str(settings.today),
@@ -208,14 +211,9 @@ def _as_baseline(rec, name):
 def eval_command(ctx, questions_path, db_url, db_dir, catalog_path, today, limit, ids, json_out, baseline, role,
                  compare, failures, progress):
     """Execution accuracy, latency and model cost on a question set (optionally beside a baseline)."""
-    from evaluation.evaluate import (
-        EvalError,
-        compare_runs,
-        format_failures,
-        format_side_by_side,
-        format_summary,
-        load_questions,
-    )
+    from evaluation.errors import EvalError
+    from evaluation.questions import load_questions
+    from evaluation.reports import compare_runs, format_failures, format_side_by_side, format_summary
 
     if compare:
         old, new = (_read_json(p) for p in compare)
@@ -258,7 +256,7 @@ def eval_command(ctx, questions_path, db_url, db_dir, catalog_path, today, limit
         click.echo("\n== side by side ==")
         click.echo(format_side_by_side(systems["abordo"]["summary"], systems[baseline]["summary"], "abordo", baseline))
     if failures:
-        from evaluation.evaluate import Record
+        from evaluation.scoring import Record
 
         for name, sysres in systems.items():
             recs = [Record(**r) for r in sysres["records"]]
@@ -274,7 +272,7 @@ def eval_command(ctx, questions_path, db_url, db_dir, catalog_path, today, limit
 
 
 def _read_json(path: str) -> dict:
-    from evaluation.evaluate import EvalError
+    from evaluation.errors import EvalError
 
     p = Path(path)
     if not p.is_file():

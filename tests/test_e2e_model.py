@@ -11,7 +11,10 @@ from pathlib import Path
 import pytest
 
 from db.settings import Settings
-from evaluation.evaluate import PlaceholderFiller, ReadOnlyDB, evaluate_answer, load_questions
+from evaluation.placeholders import PlaceholderFiller
+from evaluation.questions import load_questions
+from evaluation.readonly_db import ReadOnlyDB
+from evaluation.scoring import evaluate_answer
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 IDS = ("dev-005", "dev-006", "dev-017", "dev-022", "dev-027", "dev-041")   # en/es, 5 categories

@@ -18,17 +18,11 @@ from pydantic import Field
 
 from abordo.cli import main
 from evaluation import cli as eval_cli
-from evaluation.evaluate import (
-    EvalError,
-    PlaceholderFiller,
-    ReadOnlyDB,
-    compare_results,
-    has_top_level_order_by,
-    load_questions,
-    normalise,
-    placeholders_of,
-    question_lines,
-)
+from evaluation.compare import compare_results, has_top_level_order_by, normalise
+from evaluation.errors import EvalError
+from evaluation.placeholders import PlaceholderFiller, placeholders_of
+from evaluation.questions import load_questions, question_lines
+from evaluation.readonly_db import ReadOnlyDB
 from tests.conftest import SHARED
 
 DEV = SHARED / "eval" / "dev-questions.jsonl"
@@ -144,7 +138,7 @@ def test_placeholder_filling_is_deterministic_and_satisfies_constraints(rodb, de
 
 
 def test_unknown_placeholder_is_an_error(rodb):
-    from evaluation.evaluate import Question
+    from evaluation.questions import Question
 
     q = Question("x-1", "en", "who has {SEAT_MAP}?", {"sqlite": "SELECT 1"})
     with pytest.raises(EvalError, match="SEAT_MAP"):
@@ -360,7 +354,8 @@ def test_a_crashing_question_is_scored_wrong_not_fatal(fake_run, demo_db, tmp_pa
 
 
 def test_prediction_beyond_the_cap_is_cut_like_the_executor(rodb):
-    from evaluation.evaluate import Question, score
+    from evaluation.questions import Question
+    from evaluation.scoring import score
 
     q = Question("c-1", "en", "all passengers", {"sqlite": "SELECT passenger_id FROM passengers ORDER BY passenger_id"})
     res = score(rodb, q, "SELECT passenger_id FROM passengers ORDER BY passenger_id LIMIT 11", cap=10)

@@ -13,14 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from evaluation.evaluate import (
-    PlaceholderFiller,
-    ReadOnlyDB,
-    compare_results,
-    has_top_level_order_by,
-    load_questions,
-    placeholders_of,
-)
+from evaluation.compare import compare_results, has_top_level_order_by
+from evaluation.placeholders import PlaceholderFiller, placeholders_of
+from evaluation.questions import load_questions
+from evaluation.readonly_db import ReadOnlyDB
 
 EVAL = Path(__file__).parent / "data" / "eval"
 SETS = {"staff": EVAL / "staff-questions.jsonl", "fresh": EVAL / "fresh-questions.jsonl"}
