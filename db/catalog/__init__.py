@@ -23,6 +23,12 @@ Action = Literal["clear", "partial", "year", "pseudonym", "hide"]
 PII_CLASSES: tuple[str, ...] = ("identifier", "contact", "document", "date_of_birth", "free_text")
 ACTIONS: tuple[str, ...] = ("clear", "partial", "year", "pseudonym", "hide")
 DEFAULT_CATALOG = "passengers.yaml"
+# The identifiers staff type to name one record, by kind, and how many columns each is stored in:
+#   locator  a record locator (PNR): 6 characters of A-Z and 2-9, typed in any case
+#   ticket   a 13-digit ticket number (3-digit airline prefix, typed with or without a dash)
+#   bag      a 10-digit bag tag
+#   flight   a flight designator ('XA401', 'XA 401'): the carrier code column, then the number column
+IDENTIFIER_KINDS: dict[str, int] = {"locator": 1, "ticket": 1, "bag": 1, "flight": 2}
 
 
 @dataclass(frozen=True)
@@ -89,12 +95,35 @@ class RolePolicy:
 
 
 @dataclass(frozen=True)
+class AirportTable:
+    """The airport reference table: its code column (IATA codes typed in questions, 'MEX-CUN'), its
+    city column (city names typed as places) and the columns of other tables that hold its codes, in
+    the order their names are tried for a trip's origin and destination."""
+    table: str
+    code: str
+    city: str
+    refs: tuple[str, ...] = ()           # 'table.column' holding airport codes ('flights.origin')
+
+
+@dataclass(frozen=True)
 class Catalog:
     name: str
     tables: dict[str, TableInfo]
     roles: dict[str, RolePolicy]
     subject_table: str | None = None
     subject_key: str | None = None
+    # How a person is named: the column a name is searched in (folded: lower case, no accents, one space)
+    # and the columns that show a name, in reading order. No search column: names are not linked.
+    subject_search: str | None = None
+    subject_names: tuple[str, ...] = ()
+    subject_words: tuple[str, ...] = ()          # what staff call a person ('pasajero'): a name follows
+    # Where each kind of identifier (IDENTIFIER_KINDS) is stored: kind -> (table, column[, column]).
+    # A kind the catalog does not declare is neither linked in questions nor opened as a record card.
+    identifiers: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    airport_table: AirportTable | None = None     # the catalog's `airports`
+    # What the assistant says of its own scope in this product's words, by message ('internals',
+    # 'write', 'model', 'bulk_personal_data', 'empty_question'); a message not given is said generically.
+    messages: dict[str, Text2] = field(default_factory=dict)
     description: Text2 = Text2()
     notes: Text2 = Text2()
     terms: dict[str, str] = field(default_factory=dict)
@@ -117,6 +146,19 @@ class Catalog:
     @property
     def exposed_tables(self) -> dict[str, TableInfo]:
         return {n: t for n, t in self.tables.items() if t.exposed}
+
+    @property
+    def hidden_tables(self) -> tuple[str, ...]:
+        """Tables the catalog lists as never exposed (`exposed: false`): no question may reach them."""
+        return tuple(n for n, t in self.tables.items() if not t.exposed)
+
+    def identifier(self, kind: str) -> tuple[str, ...] | None:
+        """(table, column[, column]) of an identifier kind, or None when the catalog does not declare it."""
+        return self.identifiers.get(kind)
+
+    def message(self, key: str, lang: str, default: Text2) -> str:
+        """The catalog's wording of one of the assistant's own messages, else `default`."""
+        return self.messages.get(key, default).get(lang)
 
     def role(self, name: str) -> RolePolicy:
         try:
@@ -161,6 +203,15 @@ def _mapping(raw, where: str) -> dict:
     if not isinstance(raw, dict):
         raise CatalogError(f"{where}: expected a mapping, got {type(raw).__name__}")
     return raw
+
+
+def _exposed_column(tables: dict[str, TableInfo], ref, where: str) -> tuple[str, str]:
+    """('table', 'column') of a 'table.column' reference to an exposed column, else CatalogError."""
+    table, _, column = str(ref).partition(".")
+    t = tables.get(table)
+    if not column or t is None or not t.exposed or column not in t.columns:
+        raise CatalogError(f"{where}: {ref} is not an exposed column ('table.column')")
+    return table, column
 
 
 def parse_catalog(data, source: str = "<catalog>") -> Catalog:
@@ -218,9 +269,49 @@ def parse_catalog(data, source: str = "<catalog>") -> Catalog:
     if not roles:
         raise CatalogError(f"{source}: no roles defined")
     subject = _mapping(data.get("subject"), f"{source}: subject")
+    unknown = set(subject) - {"table", "key", "search_name", "names", "words"}
+    if unknown:
+        raise CatalogError(f"{source}: subject: unknown keys {sorted(unknown)}")
     st, sk = subject.get("table"), subject.get("key")
     if st is not None and (st not in tables or not tables[st].exposed or sk not in tables[st].columns):
         raise CatalogError(f"{source}: subject {st}.{sk} is not an exposed column")
+    search = subject.get("search_name")
+    names = subject.get("names") or []
+    words = subject.get("words") or []
+    if not isinstance(names, list) or not isinstance(words, list):
+        raise CatalogError(f"{source}: subject names and words must be lists")
+    for c in ([search] if search is not None else []) + names:
+        if st is None or str(c) not in tables[st].columns:
+            raise CatalogError(f"{source}: subject name column {c} is not a column of the subject table {st}")
+    identifiers = {}
+    for kind, raw in _mapping(data.get("identifiers"), f"{source}: identifiers").items():
+        if kind not in IDENTIFIER_KINDS:
+            raise CatalogError(f"{source}: identifiers: unknown kind {kind!r} (kinds: {', '.join(IDENTIFIER_KINDS)})")
+        refs = [raw] if isinstance(raw, str) else raw
+        if not isinstance(refs, list) or len(refs) != IDENTIFIER_KINDS[kind]:
+            raise CatalogError(f"{source}: identifiers: {kind} is {IDENTIFIER_KINDS[kind]} 'table.column'(s)")
+        cols = [_exposed_column(tables, r, f"{source}: identifiers: {kind}") for r in refs]
+        if len({t for t, _ in cols}) != 1:
+            raise CatalogError(f"{source}: identifiers: the columns of {kind} must be in one table")
+        identifiers[str(kind)] = (cols[0][0], *(c for _, c in cols))
+    airport_table = None
+    if data.get("airports") is not None:
+        raw = _mapping(data.get("airports"), f"{source}: airports")
+        unknown = set(raw) - {"table", "code", "city", "refs"}
+        if unknown or not all(raw.get(k) for k in ("table", "code", "city")):
+            raise CatalogError(f"{source}: airports needs table, code and city (and optional refs), "
+                               f"got {sorted(raw)}")
+        at = str(raw["table"])
+        for c in (raw["code"], raw["city"]):
+            _exposed_column(tables, f"{at}.{c}", f"{source}: airports")
+        refs = raw.get("refs") or []
+        if not isinstance(refs, list):
+            raise CatalogError(f"{source}: airports refs must be a list of 'table.column'")
+        airport_table = AirportTable(at, str(raw["code"]), str(raw["city"]),
+                            tuple("{}.{}".format(*_exposed_column(tables, r, f"{source}: airports refs"))
+                                  for r in refs))
+    messages = {str(k): _text2(v, f"{source}: message {k}")
+                for k, v in _mapping(data.get("messages"), f"{source}: messages").items()}
     places = {str(k).lower(): str(v).upper() for k, v in _mapping(data.get("places"), f"{source}: places").items()}
     countries = {str(k).lower(): str(v).upper()
                  for k, v in _mapping(data.get("countries"), f"{source}: countries").items()}
@@ -235,6 +326,10 @@ def parse_catalog(data, source: str = "<catalog>") -> Catalog:
     return Catalog(name=str(data.get("name") or Path(source).stem), tables=tables, roles=roles,
                    rules=tuple(rules), examples=tuple(dict(e) for e in examples),
                    subject_table=st, subject_key=sk,
+                   subject_search=str(search) if search is not None else None,
+                   subject_names=tuple(str(c) for c in names),
+                   subject_words=tuple(str(w) for w in words), identifiers=identifiers,
+                   airport_table=airport_table, messages=messages,
                    description=_text2(data.get("description"), source),
                    notes=_text2(data.get("dialect_notes"), source),
                    terms={str(k): str(v) for k, v in _mapping(data.get("terms"), f"{source}: terms").items()},
