@@ -154,6 +154,11 @@ class Words:
         self._value_words: dict[str, str] = {}
         for word, meaning in catalog.all_terms.items():
             self._value_words.setdefault(" ".join(meaning.split()).lower(), word)
+        flight = catalog.identifiers.get("flight")
+        # The carrier and number columns of a flight designator ('vuelo XA401'), from the catalog.
+        self.designator = (flight[1].lower(), flight[2].lower()) if flight else None
+        # The person's id (the catalog's subject key): its values are said as 'n.º 512'.
+        self.person_key = (catalog.subject_key or "").lower()
 
     def label(self, table: str | None, column: str, lang: str) -> str:
         """'Tarifa', 'Estado del cupón': the catalog's label, else its description up to the first
@@ -538,13 +543,16 @@ class _Restater:
         return [text for _i, text in sorted(out)]
 
     def _designators(self, conj: list[exp.Expression], used: set[int]) -> list[tuple[int, str]]:
-        """carrier_code = 'XA' AND flight_number = 401 on one table: 'vuelo XA401'."""
+        """carrier = 'XA' AND number = 401 on one table, the catalog's flight identifier: 'vuelo XA401'."""
         carriers, numbers = {}, {}
+        if self.words.designator is None:
+            return []
+        carrier_column, number_column = self.words.designator
         for i, c in enumerate(conj):
             if isinstance(c, exp.EQ) and isinstance(c.this, exp.Column) and isinstance(c.expression, exp.Literal):
-                if c.this.name.lower() == "carrier_code":
+                if c.this.name.lower() == carrier_column:
                     carriers[c.this.table] = (i, c.expression.this)
-                elif c.this.name.lower() == "flight_number":
+                elif c.this.name.lower() == number_column:
                     numbers[c.this.table] = (i, c.expression.this)
         out = []
         for alias, (i, carrier) in carriers.items():
@@ -680,7 +688,7 @@ class _Restater:
                 and isinstance(col.this, exp.Expression):
             col = col.this
         table, name = self.column(col) if isinstance(col, exp.Column) else (None, "")
-        if name and name.lower().endswith("passenger_id") and not v.is_string:
+        if name and self.words.person_key and name.lower().endswith(self.words.person_key) and not v.is_string:
             return f"n.º {v.this}" if self.lang == "es" else f"no. {v.this}"
         return self.words.value(table, name, v.this, self.lang)
 
