@@ -17,6 +17,12 @@ ISO date), so it cannot change what the checked statement means.
 Only a *pure* look-up opens a card ("QX7K2M", "reserva qx7k2m", "maleta 0139000001", "XA401 de hoy",
 "pasajero José Pérez García"): once the identifier and look-up words are removed nothing may remain,
 as in `assistant.fastpath`. Anything more specific goes to the model.
+
+This is the one module that holds record templates (the tables a booking, a ticket, a bag, a flight
+and a passenger are read from). They are keyed on the catalog: a card kind exists only where the
+catalog declares the identifier the card is opened by (`Catalog.identifiers`; the passenger card: its
+`subject`) on the column the template reads it from, and exposes every table the card needs; any other
+catalog opens no card, and its look-ups go to the model.
 """
 from __future__ import annotations
 
@@ -31,22 +37,36 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from assistant.fastpath import _LOOKUP_WORDS
 from assistant.lang import detect_language, fold
 from sql_tools.errors import SqlToolError
 
 KINDS = ("booking", "ticket", "bag", "flight", "passenger")
-_HINT_KIND = {"record_locator": "booking", "ticket_number": "ticket", "bag_tag": "bag", "flight": "flight",
-              "passenger": "passenger"}
+# The card each kind of linker hint opens: the catalog's identifier kinds, and a resolved person.
+_HINT_KIND = {"locator": "booking", "ticket": "ticket", "bag": "bag", "flight": "flight", "passenger": "passenger"}
+# What the catalog must declare for each card: the identifier it is opened by (the passenger card: the
+# catalog's subject) on the table and columns the template reads it from.
+_KEYED_BY = {"booking": ("locator", ("bookings", "record_locator")),
+             "ticket": ("ticket", ("tickets", "ticket_number")),
+             "bag": ("bag", ("baggage", "bag_tag")),
+             "flight": ("flight", ("flights", "carrier_code", "flight_number")),
+             "passenger": ("subject", ("passengers", "passenger_id"))}
 
-# The words a pure look-up may carry besides its identifier: the fast path's, plus bags, flights with a date
-# ("XA401 de hoy", "flight XA401 on 2026-06-14") and people ("pasajero José Pérez", "datos de Ana Ruiz").
+# The words a pure look-up of a booking or a ticket may carry besides its identifier (the fast path's).
+_LOOKUP_WORDS = """
+reserva reservación reservacion reservas booking bookings localizador pnr record locator clave de del la el
+los las boleto boletos billete ticket tickets número numero no num nº # muestra muéstrame muestrame mostrar
+show me find busca buscar búscame buscame look up lookup details detalles datos info información informacion
+information about sobre for of the a please por favor dame give ver see consulta consultar código codigo
+"""
+LOOKUP_WORDS = frozenset(fold(w) for w in _LOOKUP_WORDS.split())
+# Those of any card: plus bags, flights with a date ("XA401 de hoy", "flight XA401 on 2026-06-14") and
+# people ("pasajero José Pérez", "datos de Ana Ruiz").
 _MORE_WORDS = ("maleta maletas equipaje etiqueta bag bags tag luggage baggage vuelo vuelos flight flights on number "
                "pasajero pasajera passenger pax cliente customer persona person perfil profile ficha card tarjeta "
                # a person found by a contact or document ('pasaporte G12345678', 'correo ana@example.com')
                "pasaporte passport documento document ine identidad correo electrónico email e mail "
                "teléfono telefono tel phone celular móvil mobile contacto contact with con")
-CARD_WORDS = _LOOKUP_WORDS | frozenset(fold(w) for w in _MORE_WORDS.split())
+CARD_WORDS = LOOKUP_WORDS | frozenset(fold(w) for w in _MORE_WORDS.split())
 
 # The marker `assistant.link` writes into the line of a name found only by fuzzy matching: a probable
 # person is not a resolved one, so it does not open a card.
@@ -196,18 +216,18 @@ _TEMPLATES = {
         "booking", _RECORD_COLUMNS,
         "bookings b LEFT JOIN tickets t ON t.booking_id = b.booking_id "
         "LEFT JOIN passengers p ON p.passenger_id = t.passenger_id " + _COUPONS_JOIN,
-        "b.record_locator = {locator}", (("locator", "record_locator"),), _RECORD_OPTIONAL),
+        "b.record_locator = {locator}", (("locator", "locator"),), _RECORD_OPTIONAL),
     "ticket": _Template(
         "ticket", _RECORD_COLUMNS,
         "tickets t JOIN bookings b ON b.booking_id = t.booking_id "
         "JOIN passengers p ON p.passenger_id = t.passenger_id " + _COUPONS_JOIN,
-        "t.ticket_number = {ticket}", (("ticket", "ticket_number"),), _RECORD_OPTIONAL),
+        "t.ticket_number = {ticket}", (("ticket", "ticket"),), _RECORD_OPTIONAL),
     "bag": _Template(
         "bag", _RECORD_COLUMNS + _BAG,
         "baggage g JOIN ticket_segments s ON s.segment_id = g.segment_id "
         "JOIN tickets t ON t.ticket_number = s.ticket_number JOIN bookings b ON b.booking_id = t.booking_id "
         "JOIN passengers p ON p.passenger_id = t.passenger_id JOIN flights f ON f.flight_id = s.flight_id",
-        "g.bag_tag = {bag}", (("bag", "bag_tag"),), ((_SSR, _SSRS_JOIN),)),
+        "g.bag_tag = {bag}", (("bag", "bag"),), ((_SSR, _SSRS_JOIN),)),
     "passenger": _Template(
         "passenger", _PERSON + _cols("b", "bookings", "booking_id record_locator status:booking_status")
         + _TICKET + _COUPON + _COUPON_FLIGHT,
@@ -235,8 +255,13 @@ _REQUIRED_TABLES = {
 
 
 def _catalog_has(catalog, kind: str) -> bool:
-    """Every required column of the card's queries is an exposed catalog column."""
+    """The catalog declares the card's identifier where the template reads it (`_KEYED_BY`), and every
+    required column of the card's queries is an exposed catalog column."""
     t = _TEMPLATES[kind]
+    key, where = _KEYED_BY[kind]
+    declared = ((catalog.subject_table, catalog.subject_key) if key == "subject" else catalog.identifier(key))
+    if tuple(declared or ()) != where:
+        return False
     tables = catalog.exposed_tables
     if not all(name in tables for name in _REQUIRED_TABLES[kind]):
         return False
@@ -278,12 +303,12 @@ def _sql_text(t: _Template, catalog, role: str) -> str:
 # Literals: each value kind has an exact shape, and a placeholder of that shape for the one guard check.
 
 _SHAPES = {
-    "record_locator": re.compile(r"[A-Z2-9]{6}"),
-    "ticket_number": re.compile(r"[0-9]{13}"),
-    "bag_tag": re.compile(r"[0-9]{10}"),
+    "locator": re.compile(r"[A-Z2-9]{6}"),
+    "ticket": re.compile(r"[0-9]{13}"),
+    "bag": re.compile(r"[0-9]{10}"),
     "carrier": re.compile(r"[A-Z0-9]{2}"),
 }
-_PLACEHOLDERS = {"record_locator": "'ZZZZZZ'", "ticket_number": "'0000000000000'", "bag_tag": "'0000000000'",
+_PLACEHOLDERS = {"locator": "'ZZZZZZ'", "ticket": "'0000000000000'", "bag": "'0000000000'",
                  "carrier": "'Z9'", "flight_number": "9871", "id": "987654321987"}
 _DATE_PLACEHOLDERS = ("'2099-12-30'", "'2099-12-31'")
 _MAX_ID = 2 ** 62
@@ -312,8 +337,7 @@ def _check_value(kind: str, value) -> None:
         _literal("carrier", carrier)
         _literal("flight_number", number)
     else:
-        _literal({"booking": "record_locator", "ticket": "ticket_number", "bag": "bag_tag",
-                  "passenger": "id"}[kind], value)
+        _literal({"booking": "locator", "ticket": "ticket", "bag": "bag", "passenger": "id"}[kind], value)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -394,6 +418,40 @@ PASSENGER_ROW_COLUMNS = ("record_locator", "ticket_number", "coupon_number", "ca
                          "origin",
                          "destination", "scheduled_departure", "cabin", "seat", "status")
 FLIGHT_ROW_COLUMNS = ("cabin", "status", "coupons")
+
+# The fast path's queries (`assistant.fastpath`): a booking's or a ticket's coupons, the rows of its card
+# (BOOKING_ROW_COLUMNS, TICKET_ROW_COLUMNS), for a pure look-up that opens no card.
+BOOKING_SQL = (
+    "SELECT b.record_locator, p.first_name, p.last_name, t.ticket_number, s.coupon_number, f.carrier_code, "
+    "f.flight_number, f.origin, f.destination, f.scheduled_departure, s.cabin, s.seat, s.status "
+    "FROM bookings b JOIN tickets t ON t.booking_id = b.booking_id "
+    "JOIN passengers p ON p.passenger_id = t.passenger_id "
+    "JOIN ticket_segments s ON s.ticket_number = t.ticket_number JOIN flights f ON f.flight_id = s.flight_id "
+    "WHERE b.record_locator = '{value}' ORDER BY t.ticket_number, s.coupon_number")
+TICKET_SQL = (
+    "SELECT t.ticket_number, p.first_name, p.last_name, b.record_locator, s.coupon_number, f.carrier_code, "
+    "f.flight_number, f.origin, f.destination, f.scheduled_departure, s.cabin, s.seat, s.status "
+    "FROM tickets t JOIN bookings b ON b.booking_id = t.booking_id "
+    "JOIN passengers p ON p.passenger_id = t.passenger_id "
+    "JOIN ticket_segments s ON s.ticket_number = t.ticket_number JOIN flights f ON f.flight_id = s.flight_id "
+    "WHERE t.ticket_number = '{value}' ORDER BY s.coupon_number")
+_ROW_SQL = {"locator": ("booking", BOOKING_SQL), "ticket": ("ticket", TICKET_SQL)}
+ROW_KINDS = frozenset(_ROW_SQL)      # the hint kinds `row_sql` has a query for
+
+
+def row_sql(hint_kind: str, value, catalog) -> str | None:
+    """The fast path's SQL for the booking or ticket `value` (a hint of kind `hint_kind`), or None when
+    the catalog does not have that card (`_catalog_has`) or the value has not its kind's exact shape (the
+    literal goes into the SQL)."""
+    if hint_kind not in _ROW_SQL:
+        return None
+    card, sql = _ROW_SQL[hint_kind]
+    value = str(value)
+    if not _catalog_has(catalog, card) or not _SHAPES[hint_kind].fullmatch(value):
+        return None
+    return sql.format(value=value)
+
+
 _INT_FIELDS = frozenset({"booking_id", "passenger_id", "segment_id", "coupon_number", "flight_id", "flight_number",
                          "boarding_group", "ssr_id", "coupons", "seats_economy", "seats_premium", "seats_business"})
 

@@ -3,12 +3,13 @@ wrong (dates, record locators, ticket numbers, bag tags, flight designators, air
 passenger names) and resolve them to their stored forms. Each one becomes a `Hint` whose one-line
 English `line` goes into the dynamic part of the prompt.
 
-Schema-agnostic where it can be: table and column names come from the catalog (a linker whose
-columns the catalog does not expose is simply off), place and country words come from the catalog,
-and airport cities come from the airports table itself. Database checks go through `fetch`, a
-read-only parameterised query function provided by the caller; every query is an indexed lookup
-(primary/unique keys, the search_name index, DISTINCT on an index's leading column) so the linker
-stays cheap on a million passengers. Reference lists (carriers, airports) are cached per `fetch`.
+Schema-agnostic: every table and column name comes from the catalog (its `identifiers`, `airports`
+and `subject`; a linker whose columns the catalog does not declare is simply off), place and country
+words come from the catalog, and airport cities come from the airports table itself. Database checks
+go through `fetch`, a read-only parameterised query function provided by the caller; every query is an
+indexed lookup (primary/unique keys, the search-name index, DISTINCT on an index's leading column) so
+the linker stays cheap on a million passengers. Reference lists (carriers, airports) are cached per
+`fetch`.
 
 Look-ups follow the asker's role (`role`): a value is looked up by a column only when the role may
 filter on that column (`RolePolicy.may_look_up`: it sees the column's personal-data class in the
@@ -41,7 +42,9 @@ FUZZY_MIN = 85
 
 @dataclass(frozen=True)
 class Hint:
-    kind: str          # 'record_locator' | 'ticket_number' | 'flight' | 'date' | 'date_range' | 'airport' | 'route' | 'country' | 'passenger' | 'bag_tag' | 'term' | 'value'
+    # 'locator' | 'ticket' | 'bag' | 'flight' (the catalog's identifier kinds) | 'date' | 'date_range' |
+    # 'airport' | 'route' | 'country' | 'passenger' | 'term' | 'value'
+    kind: str
     text: str          # the span as typed
     value: object      # resolved stored value(s)
     line: str          # one English line for the prompt
@@ -56,7 +59,7 @@ class Denied:
     """A look-up the question asks for that the role may not make (`RolePolicy.may_look_up`): found by
     its shape alone ('Silvia Cortés', a passport number after 'pasaporte', an e-mail address); no
     query ran for it."""
-    kind: str                  # 'name' | 'email' | 'phone' | 'document' | 'record_locator' | ...
+    kind: str                  # 'name' | 'email' | 'phone' | 'document'
     text: str
     pos: int
     columns: tuple[str, ...]   # the 'table.column's it would be looked up by
@@ -78,66 +81,63 @@ class LinkResult:
 
 @dataclass(frozen=True)
 class _Cols:
-    locator: tuple[str, str] | None
+    locator: tuple[str, str] | None               # table, column: the catalog's identifiers
     ticket: tuple[str, str] | None
     bag: tuple[str, str] | None
     flight: tuple[str, str, str] | None           # table, carrier column, number column
-    airport: tuple[str, str, str, str] | None     # table, code, city, name
-    airport_refs: tuple[str, ...]                 # columns holding airport codes ('flights.origin')
+    airport: tuple[str, str, str] | None          # table, code, city: the catalog's airports
+    airport_refs: tuple[str, ...]                 # columns holding airport codes ('table.column')
     person: tuple[str, str, str, tuple[str, ...]] | None  # table, id, search column, display columns
-    person_refs: tuple[str, ...]                  # columns referencing the person id ('tickets.passenger_id')
+    person_refs: tuple[str, ...]                  # columns referencing the person id ('table.column')
     country_refs: tuple[str, ...]                 # columns holding ISO2 country codes
     # Columns of the person table a person is found by besides the name, per look-up kind ('email',
     # 'phone', 'document'): its contact and document columns, told apart by their names/descriptions.
     person_keys: tuple[tuple[str, tuple[str, ...]], ...] = ()
-
-
-def _has(catalog, table: str, *cols: str) -> bool:
-    t = catalog.exposed_tables.get(table)
-    return bool(t) and all(c in t.columns for c in cols)
+    person_noun: str = ""                         # what the person table's rows are, in English (plural)
+    airport_noun: str = ""                        # the same for the airport table
 
 
 def _columns(catalog) -> _Cols:
-    """Find the identifier columns the linker knows how to resolve; each is optional."""
+    """Where the values the linker resolves are stored, all from the catalog: its identifiers, its
+    airport table, its subject (the person) and the descriptions of country columns. Each is optional:
+    what the catalog does not declare is not linked."""
     def desc(c) -> str:
         return f"{c.description.en} {c.description.es}".lower()
 
-    airport_refs, country_refs, person_refs = [], [], []
-    person_table = catalog.subject_table or "passengers"
-    person_key = catalog.subject_key or "passenger_id"
+    country_refs, person_refs = [], []
+    person_table, person_key = catalog.subject_table, catalog.subject_key
     for t in catalog.exposed_tables.values():
         for c in t.columns.values():
             d = desc(c)
-            if "iata" in d and "airport" in d and not (t.name == "airports" and c.name == "iata_code"):
-                airport_refs.append(f"{t.name}.{c.name}")
-            if ("alpha-2" in d or "alfa-2" in d or c.name in ("nationality", "country_code")) and "iso" in d:
+            if ("alpha-2" in d or "alfa-2" in d) and "iso" in d:
                 country_refs.append(f"{t.name}.{c.name}")
-            if c.name == person_key and t.name != person_table:
+            if person_table and c.name == person_key and t.name != person_table:
                 person_refs.append(f"{t.name}.{c.name}")
-    display = tuple(c for c in ("first_name", "last_name", "second_last_name")
-                    if _has(catalog, person_table, c))
     keys: dict[str, list[str]] = {}
-    person = catalog.exposed_tables.get(person_table)
+    person = catalog.exposed_tables.get(person_table) if person_table else None
     for c in (person.columns.values() if person else ()):
         words = f"{c.name} {desc(c)}"
         for kind, (pii, pattern) in _PERSON_KEY_KINDS.items():
             if c.pii == pii and re.search(pattern, words):
                 keys.setdefault(kind, []).append(c.name)
                 break
+    ids, ref = catalog.identifiers, catalog.airport_table
     return _Cols(
-        locator=("bookings", "record_locator") if _has(catalog, "bookings", "record_locator") else None,
-        ticket=("tickets", "ticket_number") if _has(catalog, "tickets", "ticket_number") else None,
-        bag=("baggage", "bag_tag") if _has(catalog, "baggage", "bag_tag") else None,
-        flight=(("flights", "carrier_code", "flight_number")
-                if _has(catalog, "flights", "carrier_code", "flight_number") else None),
-        airport=(("airports", "iata_code", "city", "name")
-                 if _has(catalog, "airports", "iata_code", "city", "name") else None),
-        airport_refs=tuple(airport_refs), country_refs=tuple(country_refs),
-        person=((person_table, person_key, "search_name", display)
-                if _has(catalog, person_table, person_key, "search_name") else None),
+        locator=ids.get("locator"), ticket=ids.get("ticket"), bag=ids.get("bag"), flight=ids.get("flight"),
+        airport=(ref.table, ref.code, ref.city) if ref else None,
+        airport_refs=ref.refs if ref else (), country_refs=tuple(country_refs),
+        person=((person_table, person_key, catalog.subject_search, catalog.subject_names)
+                if person and catalog.subject_search else None),
         person_refs=tuple(person_refs),
         person_keys=tuple((k, tuple(v)) for k, v in keys.items()),
+        person_noun=_noun(person),
+        airport_noun=_noun(catalog.exposed_tables.get(ref.table) if ref else None),
     )
+
+
+def _noun(table) -> str:
+    """What one row of `table` is called in the plural, in English (for the prompt's hint lines)."""
+    return (table.noun.en or table.name.replace("_", " ")) if table is not None else ""
 
 
 # Look-up kinds by a person's contact or document: (catalog pii class, words in the column's name or
@@ -182,15 +182,17 @@ class _Airports:
 
 
 def _airports(fetch: Fetch, cols: _Cols) -> _Airports:
-    table, code, city, _name = cols.airport
+    table, code, city = cols.airport
+    departures = _directed_ref(cols, "from")
 
     def load() -> _Airports:
         rows = fetch(f"SELECT {code}, {city} FROM {table}", {})
         codes = frozenset(str(r[0]).strip().upper() for r in rows)
         served = codes
-        if cols.flight and len(codes) > 300:  # a full world list: the network is what has departures
+        if departures and len(codes) > 300:  # a full world list: the network is what has departures
+            dep_table, dep_column = departures.split(".", 1)
             served = frozenset(str(r[0]).strip().upper()
-                               for r in fetch(f"SELECT DISTINCT origin FROM {cols.flight[0]}", {}))
+                               for r in fetch(f"SELECT DISTINCT {dep_column} FROM {dep_table}", {}))
         cities: dict[str, list[str]] = {}
         for c, ci in rows:
             c = str(c).strip().upper()
@@ -198,7 +200,7 @@ def _airports(fetch: Fetch, cols: _Cols) -> _Airports:
                 cities.setdefault(search_form(str(ci)), []).append(c)
         return _Airports(codes, served, {k: tuple(sorted(v)) for k, v in cities.items() if len(k) >= 4})
 
-    return _cached(fetch, f"airports:{table}", load)
+    return _cached(fetch, f"airport-codes:{table}", load)
 
 
 def airport_cities(catalog, fetch: Fetch | None) -> dict[str, str]:
@@ -207,7 +209,7 @@ def airport_cities(catalog, fetch: Fetch | None) -> dict[str, str]:
     cols = _columns(catalog)
     if not cols.airport or fetch is None:
         return {}
-    table, code, city, _name = cols.airport
+    table, code, city = cols.airport
     return _cached(fetch, f"airport-cities:{table}", lambda: {
         str(r[0]).strip().upper(): str(r[1]) for r in fetch(f"SELECT {code}, {city} FROM {table}", {}) if r[1]})
 
@@ -257,7 +259,7 @@ BAG_RE = re.compile(r"(?<![\w-])(\d{10})(?![\w-])")
 LOCATOR_RE = re.compile(r"(?<![\w-])([A-Za-z2-9]{6})(?![\w-])")
 FLIGHT_RE = re.compile(r"(?<![\w-])([A-Za-z][A-Za-z0-9]|[0-9][A-Za-z])[\s-]?(\d{1,4})(?![\w-])")
 LOCATOR_CUE = re.compile(r"(?:localizador|pnr|locator|reserva|reservacion|booking|clave|codigo de reserva)[\s:#]*$")
-BAG_CUE = re.compile(r"(?:maleta|equipaje|etiqueta|bag|tag|luggage|baggage)\w*\W+(?:\w+\W+){0,3}$")
+BAG_CUE = re.compile(r"(?:maleta|equipaje|etiqueta|bag|tag|luggage)\w*\W+(?:\w+\W+){0,3}$")   # bag\w*: baggage
 
 
 def _link_tickets(q: str, claims: _Claims, cols: _Cols, fetch: Fetch | None) -> list[Hint]:
@@ -273,7 +275,7 @@ def _link_tickets(q: str, claims: _Claims, cols: _Cols, fetch: Fetch | None) -> 
         ok = v in found
         line = (f"'{text}' is ticket number '{v}' ({t}.{c} = '{v}')" if ok or not fetch else
                 f"'{text}' looks like ticket number '{v}' but no ticket has it ({t}.{c} = '{v}')")
-        out.append(Hint("ticket_number", text, v, line, ok, s))
+        out.append(Hint("ticket", text, v, line, ok, s))
     return out
 
 
@@ -292,7 +294,7 @@ def _link_bags(q: str, claims: _Claims, cols: _Cols, fetch: Fetch | None) -> lis
         claims.take(s, e)
         line = (f"'{v}' is bag tag '{v}' ({t}.{c} = '{v}')" if ok or not fetch else
                 f"'{v}' looks like a bag tag but no bag has it ({t}.{c} = '{v}')")
-        out.append(Hint("bag_tag", v, v, line, ok, s))
+        out.append(Hint("bag", v, v, line, ok, s))
     return out
 
 
@@ -354,7 +356,7 @@ def _link_locators(q: str, claims: _Claims, cols: _Cols, fetch: Fetch | None) ->
         claims.take(s, e)
         line = (f"'{text}' is record locator '{v}' ({t}.{c} = '{v}')" if ok or not fetch else
                 f"'{text}' looks like record locator '{v}' but no booking has it ({t}.{c} = '{v}')")
-        out.append(Hint("record_locator", text, v, line, ok, s))
+        out.append(Hint("locator", text, v, line, ok, s))
     return out
 
 
@@ -593,7 +595,7 @@ def _place_hint(kind: str, text: str, value, cols: _Cols, pos: int, direction: s
     if isinstance(value, tuple):
         codes = ", ".join(f"'{c}'" for c in value)
         return Hint("airport", text, value,
-                    f"'{text}' = airports {codes} ({_ref_cols(cols, direction)} IN ({codes}))", True, pos)
+                    f"'{text}' = {cols.airport_noun} {codes} ({_ref_cols(cols, direction)} IN ({codes}))", True, pos)
     return Hint("airport", text, value, f"'{text}' = airport '{value}' ({_ref_cols(cols, direction)} = '{value}')",
                 True, pos)
 
@@ -602,8 +604,9 @@ def _place_hint(kind: str, text: str, value, cols: _Cols, pos: int, direction: s
 # Passenger names
 
 PARTICLES = frozenset("de del la las los y da das do dos di van von der den le st san mc".split())
-NAME_CUES = frozenset("""pasajero pasajera pasajeros pax cliente senor senora senorita sr sra srta don dona
-llamado llamada nombre passenger passengers customer named name mr mrs ms miss""".split())
+# Words after which a run of words is taken for a name: these, and the catalog's words for a person
+# (`Catalog.subject_words`: 'pasajero', 'cliente').
+NAME_CUES = frozenset("senor senora senorita sr sra srta don dona llamado llamada nombre named name mr mrs ms miss".split())
 
 
 def _catalog_words(catalog) -> frozenset[str]:
@@ -629,9 +632,11 @@ def _capitalised_tail(run: list) -> list:
     return []
 
 
-def _name_runs(q: str, claims: _Claims, extra: frozenset[str] = frozenset()) -> list[tuple[int, int, list, bool]]:
+def _name_runs(q: str, claims: _Claims, extra: frozenset[str] = frozenset(),
+               cues: frozenset[str] = NAME_CUES) -> list[tuple[int, int, list, bool]]:
     """Candidate name spans: runs of 2-5 name-like words (not stopwords or domain words, not already
-    linked), particles allowed inside ('María de la Cruz'). Returns (start, end, tokens, cued)."""
+    linked), particles allowed inside ('María de la Cruz'); a run is cued after one of `cues`.
+    Returns (start, end, tokens, cued)."""
     toks = tokens(q)
     runs: list[tuple[int, int, list, bool]] = []
     cur: list = []
@@ -642,7 +647,7 @@ def _name_runs(q: str, claims: _Claims, extra: frozenset[str] = frozenset()) -> 
             cur.pop()
         content = [t for t in cur if t.folded not in PARTICLES]
         if 2 <= len(content) <= 5:
-            cued = prev_word in NAME_CUES or all(t.text[:1].isupper() for t in content)
+            cued = prev_word in cues or all(t.text[:1].isupper() for t in content)
             runs.append((cur[0].start, cur[-1].end, list(cur), cued))
             # 'correo de Andrés Muñoz': an ordinary word the vocabulary lacks ran into a capitalised
             # name; the capitalised tail is a candidate of its own, looked up first.
@@ -656,7 +661,7 @@ def _name_runs(q: str, claims: _Claims, extra: frozenset[str] = frozenset()) -> 
         gap = q[toks[i - 1].end:t.start] if i else ""
         if cur and not re.fullmatch(r"[\s,.'’-]*", gap) or (cur and "," in gap):
             close()
-        namey = (len(w) >= 2 and w not in NAME_CUES and not is_vocab(w, extra) and claims.free(t.start, t.end)
+        namey = (len(w) >= 2 and w not in cues and not is_vocab(w, extra) and claims.free(t.start, t.end)
                  and not any(ch.isdigit() for ch in t.text))
         if namey or (cur and w in PARTICLES):
             if not cur:
@@ -733,7 +738,7 @@ def _passenger_hint(text: str, rows: list[tuple], cols: _Cols, pos: int, fuzzy: 
         typed = " ".join(text.lower().split())
         exact = [r[0] for r in rows[:5] if _display(r, ncols).lower().startswith(typed)]
         same = f" ({exact[0]} is spelled exactly as typed)" if len(exact) == 1 else ""
-        line = (f"'{text}' is ambiguous: {len(rows)}{more} passengers ({people}){same}; "
+        line = (f"'{text}' is ambiguous: {len(rows)}{more} {cols.person_noun} ({people}){same}; "
                 f"use {use} IN ({', '.join(str(i) for i in ids)}) or ask which one")
     return Hint("passenger", text, ids, line, True, pos, matches=len(rows))
 
@@ -748,7 +753,8 @@ def _link_names(q: str, claims: _Claims, cols: _Cols, catalog, fetch: Fetch | No
     each run that looks like a name is `denied`, whoever it names or whether anyone has that name."""
     if not cols.person:
         return []
-    runs = sorted(_name_runs(q, claims, _catalog_words(catalog)), key=lambda r: not r[3])  # cued first
+    cues = NAME_CUES | frozenset(fold(w) for w in catalog.subject_words)
+    runs = sorted(_name_runs(q, claims, _catalog_words(catalog), cues), key=lambda r: not r[3])  # cued first
     t, _pid, sn, disp = cols.person
     via = tuple(f"{t}.{c}" for c in (sn, *disp))
     if may is not None and not may(*via):

@@ -458,7 +458,7 @@ class Assistant:
             if card is not None:
                 self._open_card(ans, card, question, memory, stage)
                 return ans
-            sql = template_sql(question, linked.hints)
+            sql = template_sql(question, linked.hints, self.catalog)
             if sql and self._execute(ans, sql, question, stage) is None:
                 ans.fast_path = True
             else:

@@ -14,7 +14,9 @@ import sqlalchemy as sa
 from assistant.cards import (
     _TEMPLATES,
     BOOKING_ROW_COLUMNS,
+    BOOKING_SQL,
     TICKET_ROW_COLUMNS,
+    TICKET_SQL,
     Card,
     CardError,
     CardRequest,
@@ -24,7 +26,6 @@ from assistant.cards import (
     card_request,
     open_card,
 )
-from assistant.fastpath import BOOKING_SQL, TICKET_SQL
 from assistant.link import Hint, link
 from db.catalog import load_catalog
 from db.engines import parse_url
@@ -191,15 +192,15 @@ def test_lookup_words_around_a_resolved_name():
 
 
 def test_a_catalog_without_the_cards_tables_opens_no_card():
-    hint = Hint("bag_tag", "0139000001", "0139000001", "'0139000001' is bag tag '0139000001'")
+    hint = Hint("bag", "0139000001", "0139000001", "'0139000001' is bag tag '0139000001'")
     assert card_request("maleta 0139000001", [hint], catalog=CATALOG).kind == "bag"
     tables = {n: t for n, t in CATALOG.tables.items() if n != "baggage"}
     assert card_request("maleta 0139000001", [hint], catalog=dataclasses.replace(CATALOG, tables=tables)) is None
 
 
 def test_a_hint_value_of_the_wrong_shape_opens_no_card():
-    for kind, value in (("record_locator", "QX7K2M' OR '1'='1"), ("record_locator", "qx7k2m"),
-                        ("ticket_number", "139123456789"), ("bag_tag", "01390000010"), ("flight", ("XA", 0)),
+    for kind, value in (("locator", "QX7K2M' OR '1'='1"), ("locator", "qx7k2m"),
+                        ("ticket", "139123456789"), ("bag", "01390000010"), ("flight", ("XA", 0)),
                         ("passenger", ("1 OR 1=1",))):
         hint = Hint(kind, "X", value, "line")
         assert card_request("X mañana" if kind == "flight" else "X", [hint, Hint("date", "mañana", TODAY, "d")]

@@ -142,35 +142,35 @@ def test_carriers_and_airports_are_cached(db, catalog):
 
 @pytest.mark.parametrize("typed", ["qx7k2m", "QX7K2M", "Qx7K2m"])
 def test_record_locator_any_case(db, catalog, typed):
-    h = one(link(f"who is on booking {typed}?", catalog=catalog, today=TODAY, fetch=db), "record_locator")
+    h = one(link(f"who is on booking {typed}?", catalog=catalog, today=TODAY, fetch=db), "locator")
     assert (h.value, h.found) == ("QX7K2M", True)
     assert h.line == f"'{typed}' is record locator 'QX7K2M' (bookings.record_locator = 'QX7K2M')"
 
 
 def test_all_letter_locator_needs_caps_or_a_cue(db, catalog):
-    assert one(link("localizador hkrtwz", catalog=catalog, today=TODAY, fetch=db), "record_locator").found
-    assert one(link("quien viaja en HKRTWZ", catalog=catalog, today=TODAY, fetch=db), "record_locator").found
+    assert one(link("localizador hkrtwz", catalog=catalog, today=TODAY, fetch=db), "locator").found
+    assert one(link("quien viaja en HKRTWZ", catalog=catalog, today=TODAY, fetch=db), "locator").found
     res = link("cuales pasajeros tienen maleta", catalog=catalog, today=TODAY, fetch=db)
-    assert [h for h in res.hints if h.kind == "record_locator"] == []
+    assert [h for h in res.hints if h.kind == "locator"] == []
 
 
 def test_unknown_locator_is_reported_not_found(db, catalog):
-    h = one(link("reserva ZZ9Z9Z", catalog=catalog, today=TODAY, fetch=db), "record_locator")
+    h = one(link("reserva ZZ9Z9Z", catalog=catalog, today=TODAY, fetch=db), "locator")
     assert (h.value, h.found) == ("ZZ9Z9Z", False)
     assert "no booking" in h.line
 
 
 @pytest.mark.parametrize("typed", ["1391234567890", "139-1234567890", "139 1234567890"])
 def test_ticket_numbers(db, catalog, typed):
-    h = one(link(f"cupones del boleto {typed}", catalog=catalog, today=TODAY, fetch=db), "ticket_number")
+    h = one(link(f"cupones del boleto {typed}", catalog=catalog, today=TODAY, fetch=db), "ticket")
     assert (h.text, h.value, h.found) == (typed, "1391234567890", True)
-    assert [x.kind for x in link(f"boleto {typed}", catalog=catalog, today=TODAY, fetch=db).hints] == ["ticket_number"]
+    assert [x.kind for x in link(f"boleto {typed}", catalog=catalog, today=TODAY, fetch=db).hints] == ["ticket"]
 
 
 def test_bag_tags(db, catalog):
-    h = one(link("estado de la maleta 0139123456", catalog=catalog, today=TODAY, fetch=db), "bag_tag")
+    h = one(link("estado de la maleta 0139123456", catalog=catalog, today=TODAY, fetch=db), "bag")
     assert (h.value, h.found) == ("0139123456", True)
-    h = one(link("bag tag 0000000001?", catalog=catalog, today=TODAY, fetch=db), "bag_tag")
+    h = one(link("bag tag 0000000001?", catalog=catalog, today=TODAY, fetch=db), "bag")
     assert h.found is False
     # Ten digits with no bag and no bag word: nothing.
     assert link("llamar al 5512345678", catalog=catalog, today=TODAY, fetch=db).hints == ()
@@ -180,8 +180,8 @@ def test_without_fetch(catalog):
     res = link("boleto 139-1234567890, localizador qx7k2m, XA401 ayer, José Pérez a Cancún",
                catalog=catalog, today=TODAY, fetch=None)
     got = {h.kind: h for h in res.hints}
-    assert got["ticket_number"].value == "1391234567890" and got["ticket_number"].found is False
-    assert got["record_locator"].value == "QX7K2M" and got["record_locator"].found is False
+    assert got["ticket"].value == "1391234567890" and got["ticket"].found is False
+    assert got["locator"].value == "QX7K2M" and got["locator"].found is False
     assert got["date"].value == date(2026, 6, 14)
     assert got["airport"].value == "CUN"  # from the catalog alone
     assert "passenger" not in got and "flight" not in got
