@@ -46,8 +46,8 @@ def seed_command(ctx: click.Context, db_url: str | None, passengers_text: str, s
     """
     from db.cli import settings_of
     from db.engines import check_reachable, is_empty, make_engine
-    from seed_data.generator import check_size, check_today
     from seed_data.loaders import seed_database
+    from seed_data.sizes import check_size, check_today
 
     settings = settings_of(ctx)
     passengers = check_size(_parse_int(passengers_text, "--passengers"))

@@ -22,7 +22,8 @@ from sqlalchemy.engine import Engine
 from db.engines import check_reachable, dialect_of, is_empty, make_engine, parse_url, sqlite_path
 from db.schema import INDEXES, TABLE_ORDER, metadata
 from seed_data.errors import NotEmptyError, SeedLoadError
-from seed_data.generator import DEFAULT_TODAY, Counts, check_size, check_today, estimate_counts, generate
+from seed_data.generator import generate
+from seed_data.sizes import DEFAULT_TODAY, Counts, check_size, check_today, estimate_counts
 
 BATCH = 5_000
 

@@ -12,8 +12,9 @@ from click.testing import CliRunner
 
 from db.schema import ENUMS, TABLE_ORDER, metadata
 from seed_data.errors import SeedLoadError
-from seed_data.generator import INJECTION_NOTES, SSR_CODES, generate
+from seed_data.generator import generate
 from seed_data.loaders import dump_sha256, seed_database
+from seed_data.notes import INJECTION_NOTES, SSR_CODES
 
 SMALL = 400
 TODAY = date(2026, 6, 15)
