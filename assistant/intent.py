@@ -1,5 +1,7 @@
-"""Requests abordo refuses before any SQL is written: changing data, reaching staff accounts or
-database internals, dumping personal data in bulk, revealing its own instructions.
+"""Requests abordo refuses before any SQL is written: changing data, reaching staff accounts, the
+tables the catalog hides or database internals, dumping personal data in bulk, revealing its own
+instructions. What a refusal says of the assistant's scope is the catalog's (`Catalog.messages`), so
+another catalog speaks of its own data; without one it speaks of "data".
 
 This is a courtesy layer, not the security boundary (that is the guard, the read-only connection and
 the database role): it lets the assistant answer such requests with a polite refusal in the user's
@@ -12,6 +14,7 @@ import re
 from dataclasses import dataclass
 
 from assistant.lang import fold
+from db.catalog import Text2
 
 # Verbs that ask for a change, as a request puts them: first in the sentence or clause, or after
 # "please" / "can you" / "quiero" / "necesito" ("cancel booking QX7K2M", "¿puedes cambiar el
@@ -37,7 +40,8 @@ _WRITE_OBJECT = re.compile(
     r"read_only|transaction|transaccion|role|rol|index|indice|view|vista|schema|esquema)\b")
 _SQL_WRITE = re.compile(r"\b(insert\s+into|update\s+\w+\s+set|delete\s+from|drop\s+table|create\s+"
                         r"(temp|temporary|table|view|index|role)|alter\s+(table|role)|truncate\s+|grant\s+)")
-_STAFF = re.compile(r"(staff_accounts|staff accounts?|password|contrasena|contrasenas|password_hash|"
+# Staff accounts and passwords, by any name; `classify` adds the names of the tables the catalog hides.
+_STAFF = re.compile(r"(staff accounts?|password|contrasena|contrasenas|password_hash|"
                     r"cuentas? del personal|cuentas? de(l)? staff|credencial|credentials?|hash de)")
 _INTERNALS = re.compile(
     r"(information_schema|pg_catalog|pg_\w+|sqlite_master|sqlite_schema|pragma|system prompt|"
@@ -55,25 +59,28 @@ _BULK_PII = re.compile(
 
 @dataclass(frozen=True)
 class Refusal:
-    reason: str   # 'write' | 'staff_accounts' | 'internals' | 'bulk_personal_data' | 'lookup_not_allowed' | 'model'
+    reason: str   # 'write' | 'credentials' | 'internals' | 'bulk_personal_data' | 'lookup_not_allowed' | 'model'
     # For 'lookup_not_allowed': the asker's role, what it may not look people up by ('name', 'email',
     # 'phone', 'document'), and the roles that may.
     role: str = ""
     kinds: tuple[str, ...] = ()
     allowed: tuple[str, ...] = ()
 
-    def text(self, lang: str) -> str:
+    def text(self, lang: str, catalog=None) -> str:
+        """The refusal in `lang`, in the catalog's words when it has its own for this reason."""
+        lang = "es" if lang == "es" else "en"
         if self.reason == LOOKUP_NOT_ALLOWED:
-            return _lookup_text(self, "es" if lang == "es" else "en")
-        return REFUSALS[self.reason]["es" if lang == "es" else "en"]
+            return _lookup_text(self, lang)
+        default = Text2(**REFUSALS[self.reason])
+        return catalog.message(self.reason, lang, default) if catalog is not None else default.get(lang)
 
 
 LOOKUP_NOT_ALLOWED = "lookup_not_allowed"
 # What a look-up is by, in each language ('look people up by name').
 _BY = {"name": ("name", "nombre"), "email": ("e-mail address", "correo electrónico"),
        "phone": ("phone number", "teléfono"), "document": ("document number", "número de documento"),
-       "record_locator": ("record locator", "localizador"), "ticket_number": ("ticket number", "número de boleto"),
-       "bag_tag": ("bag tag", "etiqueta de maleta"), "flight": ("flight number", "número de vuelo")}
+       "locator": ("record locator", "localizador"), "ticket": ("ticket number", "número de boleto"),
+       "bag": ("bag tag", "etiqueta de maleta"), "flight": ("flight number", "número de vuelo")}
 _PEOPLE_KINDS = ("name", "email", "phone", "document")
 
 
@@ -113,43 +120,49 @@ def lookup_refusal(denied, catalog, role: str) -> Refusal | None:
     return Refusal(LOOKUP_NOT_ALLOWED, role=role, kinds=kinds, allowed=allowed)
 
 
+# What each refusal says when the catalog has no words of its own for it (`Catalog.messages`).
 REFUSALS = {
     "write": {
-        "en": "I can only look data up: I cannot change, add or delete anything in the passenger database. "
-              "Please make changes in the reservation system.",
-        "es": "Solo puedo consultar datos: no puedo cambiar, agregar ni borrar nada en la base de pasajeros. "
-              "Haz los cambios en el sistema de reservaciones.",
+        "en": "I can only look data up: I cannot change, add or delete anything in the database.",
+        "es": "Solo puedo consultar datos: no puedo cambiar, agregar ni borrar nada en la base de datos.",
     },
-    "staff_accounts": {
+    "credentials": {
         "en": "Staff accounts and passwords are not available through this assistant.",
         "es": "Las cuentas y contraseñas del personal no están disponibles en este asistente.",
     },
     "internals": {
         "en": "I can't share details about the database system or my own configuration. "
-              "Ask me about flights, bookings, passengers, bags or special services.",
+              "Ask me about the data it holds.",
         "es": "No puedo dar detalles del sistema de base de datos ni de mi configuración. "
-              "Pregúntame por vuelos, reservas, pasajeros, equipaje o servicios especiales.",
+              "Pregúntame por los datos que contiene.",
     },
     "bulk_personal_data": {
-        "en": "I can't list documents, contacts or dates of birth of many passengers at once. "
-              "Ask about a specific booking, ticket or passenger.",
-        "es": "No puedo listar documentos, contactos ni fechas de nacimiento de muchos pasajeros a la vez. "
-              "Pregunta por una reserva, un boleto o un pasajero concreto.",
+        "en": "I can't list documents, contacts or dates of birth of many people at once. "
+              "Ask about one specific record.",
+        "es": "No puedo listar documentos, contactos ni fechas de nacimiento de muchas personas a la vez. "
+              "Pregunta por un registro concreto.",
     },
     "model": {
-        "en": "I can't help with that request: I only answer read-only questions about flights, bookings, "
-              "passengers, bags and special services.",
-        "es": "No puedo ayudar con esa solicitud: solo respondo consultas de lectura sobre vuelos, reservas, "
-              "pasajeros, equipaje y servicios especiales.",
+        "en": "I can't help with that request: I only answer read-only questions about the data in this database.",
+        "es": "No puedo ayudar con esa solicitud: solo respondo consultas de lectura sobre los datos de esta base.",
     },
 }
+_EMPTY_QUESTION = Text2(en="Type a question about the data.", es="Escribe una pregunta sobre los datos.")
 
 
-def classify(question: str) -> Refusal | None:
-    """A `Refusal` when the question asks for something abordo never does, else None."""
+def empty_question_text(lang: str, catalog=None) -> str:
+    """What to say to an empty question: what one may ask about, in the catalog's words."""
+    lang = "es" if lang == "es" else "en"
+    return catalog.message("empty_question", lang, _EMPTY_QUESTION) if catalog is not None else _EMPTY_QUESTION.get(lang)
+
+
+def classify(question: str, catalog=None) -> Refusal | None:
+    """A `Refusal` when the question asks for something abordo never does, else None. With `catalog`,
+    naming a table it hides (`Catalog.hidden_tables`) is refused like staff accounts."""
     q = fold(question)
-    if _STAFF.search(q):
-        return Refusal("staff_accounts")
+    hidden = catalog.hidden_tables if catalog is not None else ()
+    if _STAFF.search(q) or any(fold(t) in q for t in hidden):
+        return Refusal("credentials")
     if _INTERNALS.search(q):
         return Refusal("internals")
     if _SQL_WRITE.search(q) or any(_WRITE_OBJECT.search(m.group("rest")) for m in _WRITE.finditer(q)):

@@ -27,7 +27,7 @@ from assistant.cards import restatement as card_restatement
 from assistant.checks import aggregated_identifiers, collapse_repetition, ignored_dates, repeats_itself
 from assistant.dateranges import day_ranges, timestamp_differences
 from assistant.fastpath import template_sql
-from assistant.intent import Refusal, classify
+from assistant.intent import Refusal, classify, empty_question_text
 from assistant.joinfix import JoinGraph, fix_joins
 from assistant.joinkeys import JoinUnclear, complete_joins
 from assistant.lang import detect_language
@@ -436,10 +436,9 @@ class Assistant:
         try:
             if not question:
                 ans.error = "empty_question"
-                ans.text = ("Escribe una pregunta sobre vuelos, reservas o pasajeros." if ans.lang == "es"
-                            else "Type a question about flights, bookings or passengers.")
+                ans.text = empty_question_text(ans.lang, self.catalog)
                 return ans
-            refusal = classify(question)
+            refusal = classify(question, self.catalog)
             if refusal:
                 return self._refuse(ans, refusal)
             stage("link")
@@ -487,7 +486,7 @@ class Assistant:
 
     def _look_up(self, question: str, *, memory: Memory | None) -> Answer | None:
         question = (question or "").strip()
-        if not question or classify(question):
+        if not question or classify(question, self.catalog):
             return None
         started = time.perf_counter()
         linked = link(question, catalog=self.catalog, today=self.today, fetch=self.fetch,
@@ -565,7 +564,7 @@ class Assistant:
 
     def _refuse(self, ans: Answer, refusal: Refusal) -> Answer:
         ans.refused = True
-        ans.text = refusal.text(ans.lang)
+        ans.text = refusal.text(ans.lang, self.catalog)
         log_refusal(ans.question, refusal.reason, settings=self.settings, role=self.role, user=self.user,
                     code=f"refused_{refusal.reason}", llm_info=self._llm_info(ans))
         return ans
