@@ -3,6 +3,13 @@
 The draft is a starting point for a person: column names that look personal are marked with a `pii`
 class (to be reviewed), tables whose names look like credentials are not exposed, and descriptions
 hold the column type plus, for low-cardinality text columns, the values found.
+
+What the assistant reads besides the tables is drafted where the schema says it plainly, from names,
+types and keys only: the `subject` (the one table of people: first and last name columns and a
+one-column key), the `identifiers` staff type (a record locator, ticket number, bag tag or flight
+designator column, each found once) and the `airports` reference table (an airport table with an IATA
+code and a city column, and the foreign keys to that code). What is not found is left out, and the
+assistant does without it: no name linking, no record cards, no airport codes or cities.
 """
 from __future__ import annotations
 
@@ -43,6 +50,79 @@ def _sample_values(conn, table: str, column: str, preparer) -> list | None:
     return sorted(map(str, rows)) if 0 < len(rows) <= 12 else None
 
 
+# Column names that say what kind of identifier a column holds (`db.catalog.IDENTIFIER_KINDS`).
+_IDENTIFIER_NAMES = {"locator": re.compile(r"(^|_)(record_locator|pnr|booking_ref(erence)?)$", re.IGNORECASE),
+                     "ticket": re.compile(r"(^|_)ticket_?(number|no|num)$", re.IGNORECASE),
+                     "bag": re.compile(r"(^|_)bag_?tag$", re.IGNORECASE)}
+_CARRIER = re.compile(r"^(carrier|(carrier|airline)_?code)$", re.IGNORECASE)
+_FLIGHT_NUMBER = re.compile(r"^flight_?(number|no|num)$", re.IGNORECASE)
+_FIRST_NAME = re.compile(r"(first|given)_?name", re.IGNORECASE)
+_LAST_NAME = re.compile(r"(last|family)_?name|surname", re.IGNORECASE)
+
+
+def _is_text(col: dict) -> bool:
+    return isinstance(col["type"], (sa.String, sa.Text)) or "CHAR" in str(col["type"]).upper()
+
+
+def _infer(tables: dict[str, dict], schema: dict[str, dict]) -> dict:
+    """The `subject`, `identifiers` and `airports` sections the schema states plainly (see the module
+    docstring); each is left out when it is not found exactly once. `schema[table]` holds the table's
+    reflected 'columns', 'pk' (list) and 'fks' (column -> 'table.column')."""
+    out: dict = {}
+    exposed = [t for t, entry in tables.items() if entry.get("exposed")]
+    people = []
+    for t in exposed:
+        cols = [c["name"] for c in schema[t]["columns"]]
+        if (len(schema[t]["pk"]) == 1 and any(_FIRST_NAME.search(c) for c in cols)
+                and any(_LAST_NAME.search(c) for c in cols)):
+            people.append(t)
+    if len(people) == 1:
+        t = people[0]
+        columns = tables[t]["columns"]
+        subject = {"table": t, "key": schema[t]["pk"][0]}
+        search = [c for c in columns if "search" in c.lower() and "name" in c.lower()]
+        if len(search) == 1:
+            subject["search_name"] = search[0]
+            columns[search[0]]["pii"] = "identifier"         # a person's name, folded
+        names = [c for c in columns if c not in search and columns[c].get("pii") == "identifier"
+                 and (_FIRST_NAME.search(c) or _LAST_NAME.search(c))]
+        if names:
+            subject["names"] = names
+        out["subject"] = subject
+    identifiers: dict = {}
+    for kind, pattern in _IDENTIFIER_NAMES.items():
+        found = [(t, c["name"]) for t in exposed for c in schema[t]["columns"] if pattern.search(c["name"])]
+        if len(found) > 1:      # the column others reference it by ('tickets.ticket_number'): the table's key
+            found = [(t, c) for t, c in found if schema[t]["pk"] == [c]]
+        if len(found) == 1:
+            identifiers[kind] = "{}.{}".format(*found[0])
+    flights = []
+    for t in exposed:
+        carriers = [c["name"] for c in schema[t]["columns"] if _CARRIER.match(c["name"]) and _is_text(c)]
+        numbers = [c["name"] for c in schema[t]["columns"] if _FLIGHT_NUMBER.match(c["name"])]
+        if len(carriers) == 1 and len(numbers) == 1:
+            flights.append([f"{t}.{carriers[0]}", f"{t}.{numbers[0]}"])
+    if len(flights) == 1:
+        identifiers["flight"] = flights[0]
+    if identifiers:
+        out["identifiers"] = identifiers
+    airports = []
+    for t in exposed:
+        if "airport" not in t.lower():
+            continue
+        text = [c["name"] for c in schema[t]["columns"] if _is_text(c)]
+        code = ([c for c in text if "iata" in c.lower()]
+                or [c for c in text if c in schema[t]["pk"] and "code" in c.lower()])
+        city = [c for c in text if "city" in c.lower()]
+        if len(code) == 1 and len(city) == 1:
+            refs = [f"{other}.{c}" for other in exposed for c, target in schema[other]["fks"].items()
+                    if target == f"{t}.{code[0]}"]
+            airports.append({"table": t, "code": code[0], "city": city[0], "refs": refs})
+    if len(airports) == 1:
+        out["airports"] = airports[0]
+    return out
+
+
 def draft_catalog(url: str, *, sample: bool = True) -> str:
     """Introspect `url` and return a catalog YAML document."""
     engine = make_engine(url)
@@ -50,22 +130,26 @@ def draft_catalog(url: str, *, sample: bool = True) -> str:
     inspector = sa.inspect(engine)
     preparer = engine.dialect.identifier_preparer
     tables: dict[str, dict] = {}
+    schema: dict[str, dict] = {}
     with engine.connect() as conn:
         for tname in sorted(inspector.get_table_names()):
             if _HIDDEN_TABLES.search(tname):
                 tables[tname] = {"exposed": False}
                 continue
-            pk = set(inspector.get_pk_constraint(tname).get("constrained_columns") or ())
+            pk_columns = list(inspector.get_pk_constraint(tname).get("constrained_columns") or ())
+            pk = set(pk_columns)
             fks = {c: f"{fk['referred_table']}.{fk['referred_columns'][i]}"
                    for fk in inspector.get_foreign_keys(tname) for i, c in enumerate(fk["constrained_columns"])}
+            reflected = inspector.get_columns(tname)
+            schema[tname] = {"columns": reflected, "pk": pk_columns, "fks": fks}
             columns: dict[str, dict] = {}
-            for col in inspector.get_columns(tname):
+            for col in reflected:
                 name = col["name"]
                 desc = f"{name.replace('_', ' ')} ({col['type']})"
                 if name in fks:
                     desc += f", references {fks[name]}"
                 pii = _pii_class(name)
-                is_text = isinstance(col["type"], (sa.String, sa.Text)) or "CHAR" in str(col["type"]).upper()
+                is_text = _is_text(col)
                 if sample and pii is None and is_text and name not in pk:
                     values = _sample_values(conn, tname, name, preparer)
                     if values:
@@ -80,6 +164,7 @@ def draft_catalog(url: str, *, sample: bool = True) -> str:
                                                                "es": tname.replace("_", " ")},
                              "columns": columns}
     engine.dispose()
+    inferred = _infer(tables, schema)
     doc = {
         "name": engine.url.database.rsplit("/", 1)[-1].split(".")[0] if engine.url.database else "database",
         "description": {"en": "Drafted by abordo catalog init: review every pii mark and exposed table.",
@@ -95,9 +180,11 @@ def draft_catalog(url: str, *, sample: bool = True) -> str:
                         "masking": {"identifier": "pseudonym", "contact": "hide", "document": "hide",
                                     "date_of_birth": "year", "free_text": "hide"}},
         },
+        **inferred,
         "tables": tables,
     }
     header = ("# Catalog drafted by `abordo catalog init`. Review before use:\n"
               "#  - pii classes were guessed from column names; mark every personal column\n"
-              "#  - tables that look like credentials are exposed: false\n")
+              "#  - tables that look like credentials are exposed: false\n"
+              "#  - subject, identifiers and airports were guessed from names and keys (absent: not found)\n")
     return header + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=120)

@@ -11,7 +11,7 @@ import yaml
 from click.testing import CliRunner
 
 from abordo.cli import main
-from db.catalog import check_against_database, load_catalog, parse_catalog
+from db.catalog import Text2, check_against_database, load_catalog, parse_catalog
 from db.engines import dialect_of, is_empty, make_engine, parse_url
 from db.errors import CatalogError, ConfigError, UnsupportedDatabase
 from db.schema import EXPOSED_TABLES, metadata
@@ -151,12 +151,53 @@ def test_demo_catalog_places_point_at_network_airports():
     assert catalog.terms["localizador"].startswith("bookings.record_locator")
 
 
+_TWO_COLUMNS = "roles: {agent: {}}\ntables: {t: {exposed: true, columns: {a: {}, b: {}}}}\n"
+
+
+def test_demo_catalog_declares_what_the_assistant_reads():
+    """Where the linker, the cards and the restatements find the person, the identifiers staff type and
+    the airports: the catalog's, so no code has to know the demo's tables."""
+    catalog = load_catalog()
+    assert (catalog.subject_table, catalog.subject_key, catalog.subject_search) == (
+        "passengers", "passenger_id", "search_name")
+    assert catalog.subject_names == ("first_name", "last_name", "second_last_name")
+    assert catalog.identifiers == {"locator": ("bookings", "record_locator"), "ticket": ("tickets", "ticket_number"),
+                                   "bag": ("baggage", "bag_tag"),
+                                   "flight": ("flights", "carrier_code", "flight_number")}
+    ref = catalog.airport_table
+    assert (ref.table, ref.code, ref.city, ref.refs) == ("airports", "iata_code", "city",
+                                                         ("flights.origin", "flights.destination"))
+    assert catalog.hidden_tables == ("staff_accounts",) and "write" in catalog.messages
+
+
+def test_a_catalog_without_the_new_sections_still_loads():
+    catalog = parse_catalog(yaml.safe_load(_TWO_COLUMNS), "old.yaml")
+    assert catalog.identifiers == {} and catalog.airport_table is None and catalog.subject_search is None
+    assert catalog.messages == {} and catalog.message("write", "en", Text2(en="x")) == "x"
+
+
+def test_draft_of_the_demo_schema_finds_what_the_shipped_catalog_declares(schema_sqlite_url):
+    from db.introspect import draft_catalog
+
+    draft = parse_catalog(yaml.safe_load(draft_catalog(schema_sqlite_url)), "draft")
+    shipped = load_catalog()
+    assert draft.identifiers == shipped.identifiers and draft.airport_table == shipped.airport_table
+    assert (draft.subject_table, draft.subject_key, draft.subject_search, draft.subject_names) == (
+        shipped.subject_table, shipped.subject_key, shipped.subject_search, shipped.subject_names)
+
+
 @pytest.mark.parametrize("doc, fragment", [
     ("tables: [1, 2]", "expected a mapping"),
     ("roles: {agent: {masking: {contact: blur}}}\ntables: {t: {exposed: true, columns: {a: {}}}}", "not valid"),
     ("roles: {agent: {}}\ntables: {t: {exposed: true, columns: {a: {pii: secret}}}}", "pii must be one of"),
     ("roles: {agent: {}}\ntables: {t: {exposed: false}}", "no table is exposed"),
     ("roles: {agent: {max_rows: -1}}\ntables: {t: {exposed: true, columns: {a: {}}}}", "positive"),
+    (_TWO_COLUMNS + "identifiers: {pnr: t.a}", "unknown kind"),
+    (_TWO_COLUMNS + "identifiers: {flight: [t.a]}", "flight is 2"),
+    (_TWO_COLUMNS + "identifiers: {locator: t.c}", "t.c is not an exposed column"),
+    (_TWO_COLUMNS + "airports: {table: t, code: a}", "airports needs table, code and city"),
+    (_TWO_COLUMNS + "airports: {table: t, code: a, city: b, refs: [u.a]}", "u.a is not an exposed column"),
+    (_TWO_COLUMNS + "subject: {table: t, key: a, search_name: c}", "subject name column c"),
 ])
 def test_malformed_catalogs(doc, fragment):
     with pytest.raises(CatalogError, match=fragment):
