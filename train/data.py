@@ -32,7 +32,8 @@ from db.engines import dialect_of, make_engine
 from train.errors import TrainingDataError
 from train.facts import Facts, read_facts
 from train.noise import roughen
-from train.shapes import DATE_SLOT, SHAPES, Ctx, Draft
+from train.shapes import SHAPES
+from train.shapes.draft import DATE_SLOT, Ctx, Draft
 
 FORMAT = "abordo-train-data/1"
 GENERATOR_VERSION = 1
