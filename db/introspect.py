@@ -8,8 +8,9 @@ What the assistant reads besides the tables is drafted where the schema says it 
 types and keys only: the `subject` (the one table of people: first and last name columns and a
 one-column key), the `identifiers` staff type (a record locator, ticket number, bag tag or flight
 designator column, each found once) and the `airports` reference table (an airport table with an IATA
-code and a city column, and the foreign keys to that code). What is not found is left out, and the
-assistant does without it: no name linking, no record cards, no airport codes or cities.
+code and a city column that foreign keys point at: without them thousands of codes and cities would be
+matched against ordinary words). What is not found is left out, and the assistant does without it: no
+name linking, no record cards, no airport codes or cities.
 """
 from __future__ import annotations
 
@@ -117,7 +118,8 @@ def _infer(tables: dict[str, dict], schema: dict[str, dict]) -> dict:
         if len(code) == 1 and len(city) == 1:
             refs = [f"{other}.{c}" for other in exposed for c, target in schema[other]["fks"].items()
                     if target == f"{t}.{code[0]}"]
-            airports.append({"table": t, "code": code[0], "city": city[0], "refs": refs})
+            if refs:            # a reference list nothing flies from is not told from ordinary words
+                airports.append({"table": t, "code": code[0], "city": city[0], "refs": refs})
     if len(airports) == 1:
         out["airports"] = airports[0]
     return out
