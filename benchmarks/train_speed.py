@@ -26,8 +26,12 @@ def _child(base: str, steps: int, data: str, bf16: bool) -> None:
     import torch
 
     from assistant.models import locate
+    from train.base_model import load_base, make_peft_model
+    from train.batches import collate
+    from train.config import TrainConfig
     from train.data import read_dataset
-    from train.lora import TrainConfig, _loss, collate, encode_examples, load_base, make_peft_model
+    from train.encoding import encode_examples
+    from train.loop import completion_loss as _loss
 
     torch.set_num_threads(2)
     rows, _v, _m = read_dataset(Path(data))
@@ -52,7 +56,7 @@ def _cpu_features() -> dict:
     """What decides the precision: bf16 autocast is fast only where the CPU multiplies bf16 natively."""
     import torch
 
-    from train.lora import native_bf16
+    from train.config import native_bf16
 
     return {"torch_cpu_capability": torch.backends.cpu.get_cpu_capability(), "native_bf16": native_bf16()}
 

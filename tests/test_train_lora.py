@@ -24,6 +24,10 @@ from pathlib import Path
 
 import pytest
 
+from train.base_model import require_training_stack
+from train.batches import lr_lambda, plan_batches
+from train.config import TrainConfig
+from train.encoding import IGNORE, Encoded, data_hash, validate_examples
 from train.errors import AdapterExportError, TrainError, TrainingDataError, TrainingDependencyMissing
 from train.export import (
     MANIFEST_FORMAT,
@@ -32,16 +36,6 @@ from train.export import (
     manifest_path,
     write_lora_gguf,
     write_manifest,
-)
-from train.lora import (
-    IGNORE,
-    Encoded,
-    TrainConfig,
-    data_hash,
-    lr_lambda,
-    plan_batches,
-    require_training_stack,
-    validate_examples,
 )
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -245,7 +239,7 @@ def test_bf16_is_the_default_only_where_the_cpu_multiplies_bf16_natively(monkeyp
     # Without AVX512-BF16 or AMX, PyTorch's bf16 matmul is a scalar fallback: a 1.5B step went from
     # 139 s (fp32) to more than 11 minutes on an AVX2-only EPYC. The default must follow the hardware.
     torch = need("torch")
-    from train.lora import native_bf16
+    from train.config import native_bf16
 
     monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: avx512_bf16)
     monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx)
@@ -261,6 +255,7 @@ def test_train_command_precision_flag(monkeypatch, tmp_path, flag, native, expec
     from click.testing import CliRunner
 
     import assistant.models
+    import train.config
     import train.lora
     from abordo.cli import main
 
@@ -271,7 +266,7 @@ def test_train_command_precision_flag(monkeypatch, tmp_path, flag, native, expec
         raise TrainError("stopped by the test before loading the model")
 
     monkeypatch.setenv("ABORDO_TRAIN_MALLOC", "system")  # no re-exec of the test process under jemalloc
-    monkeypatch.setattr(train.lora, "native_bf16", lambda: native)
+    monkeypatch.setattr(train.config, "native_bf16", lambda: native)
     monkeypatch.setattr(train.lora, "train_adapter", capture)
     monkeypatch.setattr(assistant.models, "locate", lambda name: assistant.models.LocalModel(tmp_path / "m.gguf"))
     data = Path(__file__).resolve().parents[1] / "train" / "demo-data"
@@ -294,7 +289,7 @@ def _tiny_peft(config: TrainConfig):
     torch = need("torch")
     transformers = need("transformers")
     need("peft")
-    from train.lora import make_peft_model
+    from train.base_model import make_peft_model
 
     torch.set_num_threads(min(2, os.cpu_count() or 1))
     tiny = transformers.Qwen2Config(vocab_size=128, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
@@ -307,12 +302,12 @@ TINY_DATA = [Encoded(tuple(range(1, 10 + i)), tuple([IGNORE] * 5 + list(range(6,
 
 
 def _loop(config, checkpoint_dir, identity=None, log=None):
-    from train.lora import _train_loop
+    from train.loop import train_loop
 
     model = _tiny_peft(config)
     identity = identity or {"data_hash": "d1", "base_sha256": "b1", "config": config.identity()}
-    result = _train_loop(model, TINY_DATA, config, pad_id=0, identity=identity, checkpoint_dir=checkpoint_dir,
-                         log=log, show_progress=False)
+    result = train_loop(model, TINY_DATA, config, pad_id=0, identity=identity, checkpoint_dir=checkpoint_dir,
+                        log=log, show_progress=False)
     return model, result
 
 
@@ -405,7 +400,7 @@ def test_training_sequences_tokenise_as_llama_cpp_prompts(small_gguf):
     need("gguf")
     from llama_cpp import Llama
 
-    from train.lora import encode_examples
+    from train.encoding import encode_examples
 
     tokenizer = transformers.AutoTokenizer.from_pretrained(str(small_gguf.parent), gguf_file=small_gguf.name)
     assert "<|im_start|>" in tokenizer.chat_template
@@ -436,7 +431,8 @@ def test_tiny_training_run_yields_an_adapter_llama_cpp_applies(small_gguf, tmp_p
     need("gguf")
     from llama_cpp import Llama
 
-    from train.lora import native_bf16, train_adapter
+    from train.config import native_bf16
+    from train.lora import train_adapter
 
     out = tmp_path / "tiny-adapter.gguf"
     config = TrainConfig(rank=4, alpha=8, batch_size=2, max_steps=3, learning_rate=1e-3, checkpoint_every=2)

@@ -84,8 +84,9 @@ def train_command(ctx: click.Context, data_dir: Path | None, base: str, epochs: 
         raise click.UsageError("give --data DIR and --out FILE (or a subcommand: 'abordo train data --help')")
     _reexec_with_jemalloc()
     from assistant.models import locate
+    from train.config import TrainConfig, native_bf16, precision_name
     from train.data import read_dataset
-    from train.lora import TrainConfig, native_bf16, precision_name, train_adapter
+    from train.lora import train_adapter
 
     train_rows, _valid, manifest = read_dataset(data_dir)
     if limit:
