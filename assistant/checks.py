@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Mapping
 
-import sqlglot
 from sqlglot import exp
 
 from assistant.joinfix import query_tables
@@ -63,16 +62,15 @@ def ignored_dates(sql: str, dates) -> list:
     return out
 
 
-def aggregated_identifiers(sql: str, dialect: str, identifiers: Mapping[str, Collection[str]]) -> list[str]:
+def aggregated_identifiers(tree: exp.Expression | None, identifiers: Mapping[str, Collection[str]]) -> list[str]:
     """`table.column` for each identifier the query sums or averages (`AVG(t.ticket_number)`).
 
     An id, a ticket number or a foreign key names a row: its sum or average is a number that means
     nothing ("on average, how many tickets has a booking" answered as 1.39e12). `identifiers` maps a
     table to its key columns (primary keys, foreign keys, the catalog's lookup keys). Columns that
-    cannot be traced to one table of the query are left alone."""
-    try:
-        tree = sqlglot.parse_one(sql, read=dialect)
-    except sqlglot.errors.SqlglotError:
+    cannot be traced to one table of the query are left alone. `tree` is the query's one parse (None:
+    it did not parse, and the guard will say why)."""
+    if tree is None:
         return []
     out = []
     for agg in tree.find_all(exp.Sum, exp.Avg):

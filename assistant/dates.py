@@ -3,7 +3,7 @@
 A small model gets dates wrong more often than anything else ('last week', 'antier', 'en lo que va
 del mes'), so the linker resolves them here and hands the model the literal days to write, in the
 shortest form both engines read: ``date(col) = 'day'`` or ``date(col) BETWEEN 'first' AND 'last'``
-(every digit is a token, and tokens are what a question costs on 2 cores). `assistant.dateranges`
+(every digit is a token, and tokens are what a question costs on 2 cores). `assistant.rewrite.day_ranges`
 turns those into half-open ranges on the column before the query runs.
 
 Conventions (shared/eval/README.md, plus the choices documented where they are made):

@@ -9,6 +9,7 @@ one summary call per question).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import re
 import threading
@@ -25,32 +26,20 @@ from assistant import prompts
 from assistant.cards import card_request, open_card
 from assistant.cards import restatement as card_restatement
 from assistant.checks import aggregated_identifiers, collapse_repetition, ignored_dates, repeats_itself
-from assistant.dateranges import day_ranges, timestamp_differences
 from assistant.fastpath import template_sql
 from assistant.intent import Refusal, classify, empty_question_text
 from assistant.joinfix import JoinGraph, fix_joins
-from assistant.joinkeys import JoinUnclear, complete_joins
 from assistant.lang import detect_language
 from assistant.link import airport_cities, airport_columns, link, table_words
 from assistant.memory import Memory
 from assistant.namesakes import find_namesakes
 from assistant.namesakes import sentence as namesake_sentence
-from assistant.reshape import (
-    column_words,
-    count_threshold,
-    distinct_entity_list,
-    fanned_out_totals,
-    grouping_columns_first,
-    grouping_columns_shown,
-    people_grouped_by_key,
-    regroup_through_reference,
-    requested_count,
-    requested_grouping,
-    top_of_groups,
-    unasked_constant_columns,
-)
+from assistant.question.asked import Asked, read_asked
 from assistant.restate import Restatement, Words, column_labels, restate
-from assistant.valuefix import move_values_to_their_table, repoint_values
+from assistant.rewrite import Context as RewriteContext
+from assistant.rewrite import JoinUnclear, rewrite
+from assistant.rewrite import parse as parse_sql
+from assistant.rewrite.common import column_words
 from db.catalog import Catalog, load_catalog
 from db.engines import dialect_of, make_engine
 from db.errors import DatabaseUnreachable
@@ -103,6 +92,7 @@ class Answer:
     labels_by_lang: dict[str, list[str]] = field(default_factory=dict)   # the same in each UI language
     namesakes: list[dict] = field(default_factory=list)      # several passengers answer to a name asked for
     card: dict | None = None      # a record look-up answered as a card (assistant.cards)
+    trace: tuple[str, ...] = ()   # the rewrite rules that changed the model's query, in order
     card_text: str = ""           # the same card as plain text, for the terminal
     additive: tuple[bool, ...] = ()   # per column: a COUNT or SUM (its rows add up to a total)
     aggregated: tuple[bool, ...] = ()  # per column: a measure, not a group key
@@ -122,7 +112,7 @@ class Answer:
             "llm_calls": self.llm_calls, "prompt_tokens": self.prompt_tokens,
             "new_prompt_tokens": self.new_prompt_tokens, "completion_tokens": self.completion_tokens,
             "cache_hit": self.cache_hit, "fast_path": self.fast_path, "join_fixed": self.join_fixed,
-            "model": self.model, "namesakes": self.namesakes, "card": self.card,
+            "model": self.model, "namesakes": self.namesakes, "card": self.card, "trace": list(self.trace),
         }
 
 
@@ -257,46 +247,26 @@ class Assistant:
         types, fks, pks = self._introspect()
         return prompts.compact_schema(self.catalog, types, fks, self.stored_values, pks)
 
-    def _reshape(self, sql: str, question: str, skip: Collection[str] = ()) -> str:
-        """The deterministic rewrites of a model query, in order (`rewrites`); `skip` names some to leave
-        out (`benchmarks/rewrites.py` measures what each one still changes)."""
-        for name, rewrite in self.rewrites:
-            if name not in skip:
-                sql = rewrite(sql, question) or sql
-        return sql
-
     @functools.cached_property
-    def rewrites(self) -> tuple[tuple[str, Callable[[str, str], str | None]], ...]:
-        """The rewrites, in the order they run: first the join conditions the model left to the schema
-        (`JOIN tickets t`, raising `JoinUnclear` when the keys allow two readings), then those that
-        restore what the question asked (a grouping, a grouping through a reference, a count's bound,
-        the top group, a count left out, a person grouped by key and not by name, a total no unused join
-        multiplies, no column the WHERE fixes that the question did not ask for), then those that change
-        no value the query reads (the grouping columns shown, and first, a misplaced reference value
-        re-pointed, a value read from the one table of the query whose column holds it, an entity list
-        read through joins made DISTINCT, a difference of SQLite timestamps in seconds, day comparisons
-        as ranges on the column). Each returns the new SQL, or None when it does not apply."""
-        d = self.dialect
-        return (
-            ("complete_joins", lambda sql, q: complete_joins(sql, d, self.join_graph)),
-            ("requested_grouping", lambda sql, q: requested_grouping(sql, d, q, self.grouping_words)),
-            ("regroup_through_reference",
-             lambda sql, q: regroup_through_reference(sql, d, q, self.grouping_words, self.join_graph)),
-            ("count_threshold", lambda sql, q: count_threshold(sql, d, q, self.table_names)),
-            ("top_of_groups", lambda sql, q: top_of_groups(sql, d, q)),
-            ("requested_count", lambda sql, q: requested_count(sql, d, q, self.table_names)),
-            ("people_grouped_by_key", lambda sql, q: people_grouped_by_key(sql, d, self.name_columns, self.row_keys)),
-            ("fanned_out_totals", lambda sql, q: fanned_out_totals(sql, d, self.join_graph)),
-            ("unasked_constant_columns", lambda sql, q: unasked_constant_columns(sql, d, q, self.grouping_words)),
-            ("grouping_columns_shown", lambda sql, q: grouping_columns_shown(sql, d)),
-            ("grouping_columns_first", lambda sql, q: grouping_columns_first(sql, d)),
-            ("repoint_values", lambda sql, q: repoint_values(sql, d, self.join_graph, self.text_columns, self.fetch)),
-            ("move_values_to_their_table",
-             lambda sql, q: move_values_to_their_table(sql, d, self.stored_values, self.fetch)),
-            ("distinct_entity_list", lambda sql, q: distinct_entity_list(sql, d, self.entity_keys)),
-            ("timestamp_differences", lambda sql, q: timestamp_differences(sql, d, self.timestamp_columns)),
-            ("day_ranges", lambda sql, q: day_ranges(sql, d, self.timestamp_columns)),
-        )
+    def rewrite_facts(self) -> RewriteContext:
+        """What the rewrite rules know of this database, read once: the dialect, the schema's facts and
+        the read-only fetch. Each question adds what its words ask for (`Asked`)."""
+        return RewriteContext(
+            dialect=self.dialect, graph=self.join_graph, grouping_words=self.grouping_words,
+            table_names=self.table_names, name_columns=self.name_columns, row_keys=self.row_keys,
+            entity_keys=self.entity_keys, text_columns=self.text_columns, stored_values=self.stored_values,
+            timestamp_columns=self.timestamp_columns, fetch=self.fetch)
+
+    def rewritten(self, sql: str, asked: Asked, tree=None, skip: Collection[str] = ()) -> tuple[str, tuple[str, ...]]:
+        """The model's SQL through the rewrite `RULES` over one parse (`tree`, when the caller has it):
+        the SQL for the guard, which is the model's own text when no rule changed it, and the trace of
+        the rules that did. `skip` leaves some out (`benchmarks/rewrites.py` measures what each one
+        still changes). Raises `JoinUnclear`."""
+        tree = tree if tree is not None else parse_sql(sql, self.dialect)
+        if tree is None:
+            return sql, ()
+        out, trace = rewrite(tree, dataclasses.replace(self.rewrite_facts, asked=asked), skip=skip)
+        return (out.sql(dialect=self.dialect) if trace else sql), trace
 
     @functools.cached_property
     def example_bank(self):
@@ -627,6 +597,7 @@ class Assistant:
                           dates: list) -> None:
         """Write SQL, run it; one repair call after a rejection, an error, or a mistake `checks` finds
         (a loop, a forgotten date, an averaged identifier)."""
+        asked = read_asked(question)        # what the words ask for, read once for every rewrite
         shots = self.example_bank.nearest(question, self.settings.examples) if self.example_bank else []
         user_msg = prompts.question_message(question, hints=ans.hints,
                                             context=memory.context_lines() if memory else [],
@@ -650,14 +621,14 @@ class Assistant:
                     "the question asks for " + "; ".join(h.line for h in forgotten)
                     + ", but the query has no filter on that date: add it on the date column of the right table",
                     code="date_ignored"))
-            elif averaged := aggregated_identifiers(sql, self.dialect, self.identifier_columns):
+            elif averaged := aggregated_identifiers(tree := parse_sql(sql, self.dialect), self.identifier_columns):
                 error = self._reject(ans, sql, question, SqlToolError(
                     f"{', '.join(averaged)} identifies a row, so its sum or average means nothing: count rows "
                     "(COUNT) or use a measure column", code="identifier_aggregated",
                     message_es=f"la consulta suma o promedia un identificador ({', '.join(averaged)})"))
             else:
                 try:
-                    run_sql = self._reshape(sql, question)
+                    run_sql, ans.trace = self.rewritten(sql, asked, tree)
                 except JoinUnclear as exc:
                     error = self._reject(ans, sql, question, SqlToolError(
                         str(exc), code="join_unclear",
@@ -666,9 +637,12 @@ class Assistant:
                     error = self._execute(ans, run_sql, question, stage)
             if error is not None and error.code == "unknown_column":
                 fixed = fix_joins(run_sql, self.dialect, self.join_graph)
-                if fixed and self._execute(ans, self._reshape(fixed, question), question, stage) is None:
-                    ans.join_fixed = True
-                    return
+                if fixed:
+                    fixed_sql, trace = self.rewritten(fixed, asked)
+                    ans.trace = (*ans.trace, "fix_joins", *trace)
+                    if self._execute(ans, fixed_sql, question, stage) is None:
+                        ans.join_fixed = True
+                        return
             if error is None:
                 return
             if attempt == 2 or error.code not in REPAIRABLE:
@@ -707,7 +681,8 @@ class Assistant:
 
         try:
             result = run_guarded(sql, settings=self.settings, catalog=self.catalog, role=self.role,
-                                 user=self.user, question=question, llm_info=self._llm_info(ans), describe=describe)
+                                 user=self.user, question=question, llm_info=self._llm_info(ans), describe=describe,
+                                 trace=ans.trace)
         except SqlToolError as exc:
             return exc
         finally:

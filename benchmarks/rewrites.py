@@ -1,4 +1,4 @@
-"""Which of the deterministic rewrites (`Assistant.rewrites`, mostly `assistant/reshape.py`) still change an
+"""Which of the deterministic rewrites (`assistant.rewrite.RULES`) still change an
 answer, for the configured model (and adapter). Each question of a set is asked once through the
 Assistant; the model's SQL is then rewritten by the whole chain and by the chain with one rewrite left
 out, and both are run and scored against the gold query. A rewrite *rescues* a question when the whole
@@ -32,7 +32,8 @@ def main() -> None:
     ap.add_argument("--role", default="supervisor")
     args = ap.parse_args()
 
-    from assistant.joinkeys import JoinUnclear
+    from assistant.question.asked import read_asked
+    from assistant.rewrite import RULE_NAMES, JoinUnclear
     from assistant.pipeline import Assistant
     from db.settings import load_settings
     from evaluation.cli import _ask, _groups, make_chat
@@ -50,7 +51,7 @@ def main() -> None:
         assistant = Assistant(gsettings, chat_model=make_chat(gsettings), catalog=catalog, role=args.role,
                               user="rewrites-bench")
         assistant.warm()
-        names = [name for name, _fn in assistant.rewrites]
+        names = list(RULE_NAMES)
         changed, rescues, breaks = Counter(), Counter(), Counter()
         right = model_path = 0
         for q in (PlaceholderFiller(db).fill(q) for q in qs):
@@ -59,14 +60,15 @@ def main() -> None:
             if ans.error or ans.refused or ans.fast_path or ans.card or not ans.sql_generated:
                 continue                               # no model SQL went through the rewrites
             try:
-                full = assistant._reshape(ans.sql_generated, q.question)
+                asked = read_asked(q.question)
+                full = assistant.rewritten(ans.sql_generated, asked)[0]
             except JoinUnclear:
                 continue
             model_path += 1
             full_ok = score(db, q, full, cap=cap).correct
             for name in names:
                 try:
-                    without = assistant._reshape(ans.sql_generated, q.question, skip={name})
+                    without = assistant.rewritten(ans.sql_generated, asked, skip={name})[0]
                 except JoinUnclear:
                     without = ""
                 if without == full:

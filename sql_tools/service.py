@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -56,7 +56,7 @@ def _llm(llm_info: dict | None) -> dict:
 
 def run_guarded(sql: str, *, settings, catalog, role: str, user: str, question: str | None = None,
                 llm_info: dict | None = None, max_bytes: int = DEFAULT_MAX_BYTES,
-                describe: Callable[[object], str | None] | None = None) -> GuardedResult:
+                describe: Callable[[object], str | None] | None = None, trace: Sequence[str] = ()) -> GuardedResult:
     """Check, run, limit, mask and audit one model-written SQL string. Raises a SqlToolError subclass.
 
     `describe(guard_result)` gives the words the user will be shown for what the checked query computes
@@ -67,7 +67,8 @@ def run_guarded(sql: str, *, settings, catalog, role: str, user: str, question: 
 
     audit = get_audit_log(settings.app_url)   # open first: no store, no query
     started = time.perf_counter()
-    base = dict(user=user, role=role, question=question, sql_in=sql, **_llm(llm_info))
+    base = dict(user=user, role=role, question=question, sql_in=sql, trace=",".join(trace) or None,
+                **_llm(llm_info))
     try:
         gr = check_sql(sql, catalog=catalog, dialect=dialect_of(settings.database_url), role=role)
     except GuardRejection as exc:
@@ -75,19 +76,19 @@ def run_guarded(sql: str, *, settings, catalog, role: str, user: str, question: 
                                  elapsed_ms=(time.perf_counter() - started) * 1000, **base))
         raise
     return run_checked(gr, settings=settings, catalog=catalog, user=user, question=question,
-                       llm_info=llm_info, max_bytes=max_bytes, _started=started, describe=describe)
+                       llm_info=llm_info, max_bytes=max_bytes, _started=started, describe=describe, trace=trace)
 
 
 def run_checked(gr, *, settings, catalog, user: str, question: str | None = None, llm_info: dict | None = None,
                 max_bytes: int = DEFAULT_MAX_BYTES, _started: float | None = None,
-                describe: Callable[[object], str | None] | None = None) -> GuardedResult:
+                describe: Callable[[object], str | None] | None = None, trace: Sequence[str] = ()) -> GuardedResult:
     """Everything after the guard, for an already-checked GuardResult (tests build these by hand)."""
     audit = get_audit_log(settings.app_url)
     started = _started or time.perf_counter()
     role = gr.role
     policy = catalog.role(role)
     base = dict(user=user, role=role, question=question, sql_in=gr.sql_in, sql_out=gr.sql_out,
-                restatement=_described(describe, gr), **_llm(llm_info))
+                restatement=_described(describe, gr), trace=",".join(trace) or None, **_llm(llm_info))
 
     def ms() -> float:
         return (time.perf_counter() - started) * 1000

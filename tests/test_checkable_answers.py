@@ -10,11 +10,17 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
+from assistant import rewrite as rules
 from assistant.pipeline import Assistant
-from assistant.reshape import grouping_columns_shown
+from assistant.rewrite import Context, apply
 from db.settings import Settings
 from sql_tools.audit import get_audit_log
 from tests.fakes import RecordingChat
+
+
+def grouping_columns_shown(sql, dialect):
+    return apply(rules.grouping_columns_shown, sql, Context(dialect))
+
 
 LOST_BY_DESTINATION = (
     "SELECT COUNT(*) FROM baggage b JOIN ticket_segments s ON s.segment_id = b.segment_id "

@@ -7,6 +7,7 @@ import pytest
 
 from assistant.checks import aggregated_identifiers, collapse_repetition, ignored_dates, repeats_itself
 from assistant.link import Hint
+from assistant.rewrite import parse
 
 
 @pytest.mark.parametrize("text, loops", [
@@ -52,4 +53,4 @@ IDS = {"tickets": ["ticket_number", "booking_id", "passenger_id"], "bookings": [
     ("not sql (", []),
 ])
 def test_aggregated_identifiers(sql, found):
-    assert aggregated_identifiers(sql, "sqlite", IDS) == found
+    assert aggregated_identifiers(parse(sql, "sqlite"), IDS) == found

@@ -6,7 +6,16 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from assistant.dateranges import day_ranges, timestamp_differences
+from assistant import rewrite as rules
+from assistant.rewrite import Context, apply
+
+
+def day_ranges(sql, dialect, timestamp_columns):
+    return apply(rules.day_ranges, sql, Context(dialect, timestamp_columns=timestamp_columns))
+
+
+def timestamp_differences(sql, dialect, timestamp_columns):
+    return apply(rules.timestamp_differences, sql, Context(dialect, timestamp_columns=timestamp_columns))
 
 TS = {"flights": {"scheduled_departure", "actual_departure"}, "bookings": {"created_at"},
       "tickets": {"issued_at"}}

@@ -6,7 +6,12 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from assistant.joinkeys import JoinUnclear, complete_joins
+from assistant import rewrite as rules
+from assistant.rewrite import Context, JoinUnclear, apply
+
+
+def complete_joins(sql, dialect, graph):
+    return apply(rules.complete_joins, sql, Context(dialect, graph=graph))
 
 
 @pytest.mark.parametrize(("sql", "expected"), [

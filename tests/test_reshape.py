@@ -8,18 +8,54 @@ from collections import Counter
 
 import pytest
 
-from assistant.reshape import (
-    count_threshold,
-    distinct_entity_list,
-    fanned_out_totals,
-    grouping_columns_first,
-    people_grouped_by_key,
-    regroup_through_reference,
-    requested_count,
-    requested_grouping,
-    top_of_groups,
-    unasked_constant_columns,
-)
+from assistant import rewrite as rules
+from assistant.question.asked import read_asked
+from assistant.rewrite import Context, apply
+
+# Each rule on one SQL string, with only the facts it reads (the pipeline gives them all, and the
+# question's `Asked` record, read once).
+
+
+def grouping_columns_first(sql, dialect):
+    return apply(rules.grouping_columns_first, sql, Context(dialect))
+
+
+def distinct_entity_list(sql, dialect, keys):
+    return apply(rules.distinct_entity_list, sql, Context(dialect, entity_keys=keys))
+
+
+def requested_grouping(sql, dialect, question, words):
+    return apply(rules.requested_grouping, sql, Context(dialect, asked=read_asked(question), grouping_words=words))
+
+
+def regroup_through_reference(sql, dialect, question, words, graph):
+    return apply(rules.regroup_through_reference, sql,
+                 Context(dialect, asked=read_asked(question), grouping_words=words, graph=graph))
+
+
+def count_threshold(sql, dialect, question, table_words):
+    return apply(rules.count_threshold, sql, Context(dialect, asked=read_asked(question), table_names=table_words))
+
+
+def top_of_groups(sql, dialect, question):
+    return apply(rules.top_of_groups, sql, Context(dialect, asked=read_asked(question)))
+
+
+def requested_count(sql, dialect, question, table_words):
+    return apply(rules.requested_count, sql, Context(dialect, asked=read_asked(question), table_names=table_words))
+
+
+def people_grouped_by_key(sql, dialect, names, keys):
+    return apply(rules.people_grouped_by_key, sql, Context(dialect, name_columns=names, row_keys=keys))
+
+
+def unasked_constant_columns(sql, dialect, question, words):
+    return apply(rules.unasked_constant_columns, sql,
+                 Context(dialect, asked=read_asked(question), grouping_words=words))
+
+
+def fanned_out_totals(sql, dialect, graph):
+    return apply(rules.fanned_out_totals, sql, Context(dialect, graph=graph))
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,17 @@ import sqlite3
 
 import pytest
 
+from assistant import rewrite as rules
 from assistant.joinfix import JoinGraph
-from assistant.valuefix import repoint_values
+from assistant.rewrite import Context, apply
+
+
+def repoint_values(sql, dialect, graph, text_columns, fetch):
+    return apply(rules.repoint_values, sql, Context(dialect, graph=graph, text_columns=text_columns, fetch=fetch))
+
+
+def move_values_to_their_table(sql, dialect, values, fetch):
+    return apply(rules.move_values_to_their_table, sql, Context(dialect, stored_values=values, fetch=fetch))
 from db.schema import metadata
 
 TEXT = {t.name: [c.name for c in t.columns if "CHAR" in str(c.type).upper() or "TEXT" in str(c.type).upper()]
@@ -65,7 +74,6 @@ STORED = {("tickets", "status"): ["exchanged", "open", "refunded", "used", "void
 
 
 def test_a_value_is_read_from_the_one_table_of_the_query_that_holds_it(db):
-    from assistant.valuefix import move_values_to_their_table
 
     model_sql = ("SELECT COUNT(DISTINCT t.passenger_id) FROM tickets t JOIN ticket_segments s ON s.ticket_number = "
                  "t.ticket_number JOIN flights f ON f.flight_id = s.flight_id WHERE f.origin = 'MEX' AND t.status = 'flown'")
@@ -81,14 +89,12 @@ def test_a_value_is_read_from_the_one_table_of_the_query_that_holds_it(db):
     "SELECT COUNT(*) FROM ticket_segments s JOIN flights f ON f.flight_id = s.flight_id WHERE f.status = 'nope'",
 ])
 def test_values_that_belong_where_they_are_or_nowhere_stay(db, sql):
-    from assistant.valuefix import move_values_to_their_table
 
     assert move_values_to_their_table(sql, "sqlite", STORED, fetch_of(db)) is None
 
 
 def test_a_sampled_value_list_is_not_trusted_alone(db):
     # 'cancelled' is a real flights.status although the (sampled) list lacks it: the lookup keeps it there
-    from assistant.valuefix import move_values_to_their_table
 
     sampled = {**STORED, ("flights", "status"): ["arrived", "scheduled"]}
     sql = "SELECT COUNT(*) FROM ticket_segments s JOIN flights f ON f.flight_id = s.flight_id WHERE f.status = 'cancelled'"

@@ -23,10 +23,10 @@ still goes through the join repair and the guard like any other query.
 """
 from __future__ import annotations
 
-import sqlglot
 from sqlglot import exp
 
 from assistant.joinfix import Edge, JoinGraph, fresh_alias
+from assistant.rewrite.context import Context
 
 MAX_BRIDGE_TABLES = 2
 
@@ -35,18 +35,17 @@ class JoinUnclear(ValueError):
     """The schema allows more than one join here; the message says what the query has to spell out."""
 
 
-def complete_joins(sql: str, dialect: str, graph: JoinGraph) -> str | None:
-    """`sql` with its condition-less joins completed from the foreign keys, or None if there were none.
+def complete_joins(tree: exp.Expression, ctx: Context) -> exp.Expression | None:
+    """The query with its condition-less joins completed from the foreign keys (`ctx.graph`), or None if
+    there were none.
 
     Raises `JoinUnclear` when a missing condition has more than one reading."""
-    try:
-        tree = sqlglot.parse_one(sql, read=dialect)
-    except sqlglot.errors.SqlglotError:
+    if ctx.graph is None:
         return None
     changed = False
     for select in list(tree.find_all(exp.Select)):
-        changed = _complete(select, graph) or changed
-    return tree.sql(dialect=dialect) if changed else None
+        changed = _complete(select, ctx.graph) or changed
+    return tree if changed else None
 
 
 def _is_open(join: exp.Join) -> bool:

@@ -16,45 +16,37 @@ timestamp: `col = 'day'` (read literally, only midnight of that day: nothing in 
 timestamps are text) and `col BETWEEN 'first day' AND 'last day'` (read literally, it stops at the
 midnight starting the last day and drops that day's flights). Nobody who writes either means that.
 On a DATE column both rewrites select exactly the rows they did.
-
-Also here, because it is the same knowledge of how timestamps are stored: the difference of two SQLite
-timestamps, which SQLite computes from their years, read as seconds (`timestamp_differences`).
 """
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping
 from datetime import date, timedelta
 
-import sqlglot
 from sqlglot import exp
 
 from assistant.joinfix import query_tables
+from assistant.rewrite.context import Context
 
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _FLIP = {exp.GT: exp.LT, exp.GTE: exp.LTE, exp.LT: exp.GT, exp.LTE: exp.GTE, exp.EQ: exp.EQ}
 
 
-def day_ranges(sql: str, dialect: str, timestamp_columns: Mapping[str, Collection[str]]) -> str | None:
+def day_ranges(tree: exp.Expression, ctx: Context) -> exp.Expression | None:
     """The query with its day comparisons on timestamp columns turned into ranges, or None if none.
 
-    `timestamp_columns` maps a table to its TIMESTAMP/DATE columns (lower case)."""
-    try:
-        tree = sqlglot.parse_one(sql, read=dialect)
-    except sqlglot.errors.SqlglotError:
-        return None
+    `ctx.timestamp_columns` maps a table to its TIMESTAMP/DATE columns (lower case)."""
     changed = False
     for node in list(tree.find_all(exp.EQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Between)):
-        replacement = _as_range(node, timestamp_columns)
+        replacement = _as_range(node, ctx.timestamp_columns)
         if replacement is not None:
             node.replace(replacement)
             changed = True
-    return tree.sql(dialect=dialect) if changed else None
+    return tree if changed else None
 
 
 def _as_range(node: exp.Expression, timestamp_columns) -> exp.Expression | None:
     if isinstance(node, exp.Between):
-        col = _day_of(node.this, timestamp_columns) or _timestamp(node.this, timestamp_columns)
+        col = _day_of(node.this, timestamp_columns) or timestamp_column(node.this, timestamp_columns)
         low, high = _literal_day(node.args.get("low")), _literal_day(node.args.get("high"))
         if col is None or low is None or high is None:
             return None
@@ -64,9 +56,9 @@ def _as_range(node: exp.Expression, timestamp_columns) -> exp.Expression | None:
     if col is None:                                   # '2026-06-15' <= date(col)
         col, day, op = _day_of(right, timestamp_columns), _literal_day(left), _FLIP[op]
     if col is None and op is exp.EQ:                  # the bare timestamp: col = '2026-06-15'
-        col, day = _timestamp(left, timestamp_columns), _literal_day(right)
+        col, day = timestamp_column(left, timestamp_columns), _literal_day(right)
         if col is None:
-            col, day = _timestamp(right, timestamp_columns), _literal_day(left)
+            col, day = timestamp_column(right, timestamp_columns), _literal_day(left)
     if col is None or day is None:
         return None
     next_day = _lit(day + timedelta(days=1))
@@ -94,10 +86,10 @@ def _day_of(e: exp.Expression | None, timestamp_columns) -> exp.Column | None:
         inner = e.this
     else:
         return None
-    return _timestamp(inner, timestamp_columns)
+    return timestamp_column(inner, timestamp_columns)
 
 
-def _timestamp(inner: exp.Expression | None, timestamp_columns) -> exp.Column | None:
+def timestamp_column(inner: exp.Expression | None, timestamp_columns) -> exp.Column | None:
     """`inner` when it is a column the schema types as a timestamp or date (and it resolves to one table)."""
     if not isinstance(inner, exp.Column):
         return None
@@ -123,31 +115,3 @@ def _literal_day(e: exp.Expression | None) -> date | None:
 
 def _lit(d: date) -> exp.Literal:
     return exp.Literal.string(d.isoformat())
-
-
-def timestamp_differences(sql: str, dialect: str, timestamp_columns: Mapping[str, Collection[str]]) -> str | None:
-    """SQLite: `a - b` of two timestamp columns rewritten as the seconds between them,
-    `(strftime('%s', a) - strftime('%s', b))`. None when there is none, or on another dialect.
-
-    SQLite stores timestamps as text and subtracts text as the numbers its leading digits spell: the
-    difference of two timestamps is the difference of their years, 0 for a delay of 45 minutes. A
-    small model writes `AVG(actual_departure - scheduled_departure) / 60` anyway, and the answer
-    looks like a real one. Seconds is what every other engine's reading converts to and what the
-    dialect line of the prompt asks for. PostgreSQL subtracts timestamps into an interval, which
-    means what the model meant, so its queries run as written."""
-    if dialect != "sqlite":
-        return None
-    try:
-        tree = sqlglot.parse_one(sql, read=dialect)
-    except sqlglot.errors.SqlglotError:
-        return None
-    changed = False
-    for sub in list(tree.find_all(exp.Sub)):
-        a, b = _timestamp(sub.this, timestamp_columns), _timestamp(sub.expression, timestamp_columns)
-        if a is None or b is None:
-            continue
-        seconds = sqlglot.parse_one(f"(strftime('%s', {a.sql(dialect=dialect)}) - "
-                                    f"strftime('%s', {b.sql(dialect=dialect)}))", read=dialect)
-        sub.replace(seconds)
-        changed = True
-    return tree.sql(dialect=dialect) if changed else None

@@ -13,45 +13,39 @@ goes through the guard.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-
-import sqlglot
 from sqlglot import exp
 
 from assistant.joinfix import JoinGraph, query_tables
+from assistant.rewrite.context import Context, Fetch
 from sql_tools.errors import SqlToolError
 
-Fetch = Callable[[str, dict], list[tuple]]
 
-
-def repoint_values(sql: str, dialect: str, graph: JoinGraph, text_columns: Mapping[str, Sequence[str]],
-                   fetch: Fetch) -> str | None:
-    """`sql` with such comparisons rewritten, or None when there is nothing to rewrite."""
-    try:
-        tree = sqlglot.parse_one(sql, read=dialect)
-    except sqlglot.errors.SqlglotError:          # ParseError, or TokenError for an unterminated string
+def repoint_values(tree: exp.Expression, ctx: Context) -> exp.Expression | None:
+    """The query with such comparisons rewritten, or None when there is nothing to rewrite."""
+    graph, text_columns, fetch = ctx.graph, ctx.text_columns, ctx.fetch
+    if graph is None:
         return None
     changed = False
-    for eq, col, lit in _column_equals_string(tree):
+    for eq, col, lit in column_equals_string(tree):
         table = _table_of(col, eq.find_ancestor(exp.Select), graph)
         ref = graph.reference(table, col.name)
         if ref is None:
             continue
         ref_table, ref_key = ref
         value = lit.this
-        if _exists(fetch, ref_table, ref_key, value):
+        if exists(fetch, ref_table, ref_key, value):
             continue
-        matches = [c for c in text_columns.get(ref_table, ()) if c != ref_key and _exists(fetch, ref_table, c, value)]
+        matches = [c for c in text_columns.get(ref_table, ()) if c != ref_key and exists(fetch, ref_table, c, value)]
         if len(matches) != 1:
             continue
         sub = exp.select(exp.column(ref_key)).from_(ref_table).where(
             exp.EQ(this=exp.column(matches[0]), expression=exp.Literal.string(value)))
         eq.replace(exp.In(this=col.copy(), query=exp.Subquery(this=sub)))
         changed = True
-    return tree.sql(dialect=dialect) if changed else None
+    return tree if changed else None
 
 
-def _column_equals_string(tree: exp.Expression) -> list[tuple[exp.EQ, exp.Column, exp.Literal]]:
+def column_equals_string(tree: exp.Expression) -> list[tuple[exp.EQ, exp.Column, exp.Literal]]:
     """Every `column = 'text'` comparison (either side first), as (comparison, column, literal)."""
     out = []
     for eq in tree.find_all(exp.EQ):
@@ -74,38 +68,8 @@ def _table_of(col: exp.Column, select: exp.Select | None, graph: JoinGraph) -> s
     return holders[0] if len(holders) == 1 else None
 
 
-def _exists(fetch: Fetch, table: str, column: str, value: str) -> bool:
+def exists(fetch: Fetch, table: str, column: str, value: str) -> bool:
     try:
         return bool(fetch(f'SELECT 1 FROM "{table}" WHERE "{column}" = :v LIMIT 1', {"v": value}))
     except SqlToolError:                    # a column the reader may not see, a type mismatch: no evidence
         return False
-
-
-def move_values_to_their_table(sql: str, dialect: str, values: Mapping[tuple[str, str], Sequence[str]],
-                               fetch: Fetch) -> str | None:
-    """`t.status = 'flown'` where tickets.status never holds 'flown' but ticket_segments.status, also
-    in the query, does: read the column from that table (`s.status = 'flown'`).
-
-    Several tables share column names (status, currency) and a small model picks the wrong alias.
-    `values` are the known values of small categorical columns (a sample, so absence is confirmed with
-    `fetch` before anything moves); the value must belong to exactly one other table of the query."""
-    try:
-        tree = sqlglot.parse_one(sql, read=dialect)
-    except sqlglot.errors.SqlglotError:
-        return None
-    known = {(t, c.lower()): set(v) for (t, c), v in values.items()}
-    changed = False
-    for eq, col, lit in _column_equals_string(tree):
-        select = eq.find_ancestor(exp.Select)
-        if not col.table or select is None:
-            continue
-        tables = query_tables(select)
-        here, name, value = tables.get(col.table), col.name.lower(), lit.this
-        if (here, name) not in known or value in known[(here, name)]:
-            continue
-        others = [alias for alias, t in tables.items() if alias != col.table and value in known.get((t, name), ())]
-        if len(others) != 1 or _exists(fetch, here, col.name, value):
-            continue
-        col.set("table", exp.to_identifier(others[0]))
-        changed = True
-    return tree.sql(dialect=dialect) if changed else None
