@@ -373,7 +373,7 @@ def test_results_cut_at_the_role_cap_say_so(settings):
 
 
 def test_ranking_sentence_for_category_and_number():
-    from assistant.answer import ranking
+    from assistant.explain.sentences import ranking
 
     rows = [("AR", 128), ("MX", 3545), ("US", 460), ("ES", 174)]
     assert ranking("es", ["nationality", "n"], rows, 4, False) == \

@@ -10,7 +10,7 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
-from assistant.restate import MONTHS, Words, column_labels, format_range, restate
+from assistant.explain.restater import MONTHS, Words, column_labels, format_range, restate
 from db.catalog import load_catalog
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 
-from assistant.lang import fold
+from assistant.question.lang import fold
 
 _NUM = re.compile(r"(?<![\w.])-?\d[\d,]*(?:\.\d+)?")
 _NAME = re.compile(r"\b[A-ZÁÉÍÓÚÑÜ][\wáéíóúñü'-]{2,}\b")

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from assistant.answer import format_value
+from assistant.explain.sentences import format_value
 from assistant.joinfix import JoinGraph
 
 MAX_SHOWN = 5
