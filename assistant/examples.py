@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.errors import AssistantError
-from assistant.lang import search_form
+from assistant.question.lang import search_form
 
 DEMO_PAIRS = Path(__file__).resolve().parents[1] / "train" / "demo-data" / "train.jsonl"
 _WORD = re.compile(r"[a-z0-9']+")

@@ -130,7 +130,7 @@ def glossary_text(terms: Mapping[str, str]) -> str:
     bookings.record_locator'), spelling variants without accents dropped. The catalog lists every
     form staff type so the linker finds them; the model needs each meaning once, and the prefix must
     fit the context window with room for the question."""
-    from assistant.lang import search_form
+    from assistant.question.lang import search_form
 
     by_meaning: dict[str, list[str]] = {}
     for term, meaning in terms.items():

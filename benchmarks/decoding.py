@@ -42,8 +42,8 @@ from benchmarks.common import machine, pct, write_result
 def requests(db_url: str, n: int) -> tuple[str, list[tuple[str, str]]]:
     """The system prefix and (id, user message) of the first n dev questions without placeholders."""
     from assistant import prompts
-    from assistant.link import link
     from assistant.pipeline import Assistant
+    from assistant.question.link import link
     from db.settings import load_settings
     from evaluation.questions import question_lines
 

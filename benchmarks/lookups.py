@@ -31,7 +31,7 @@ DB_NAME = "abordo_bench_1m"
 
 
 def _next_prefix(v: str) -> str:
-    from assistant.link import _next_prefix as next_prefix
+    from assistant.question.link.people import _next_prefix as next_prefix
 
     return next_prefix(v)
 
@@ -48,7 +48,7 @@ QUERIES = {
     "ticket number": lambda v: (
         "SELECT s.coupon_number, f.flight_number, f.origin, f.destination, s.status FROM ticket_segments s "
         f"JOIN flights f ON f.flight_id = s.flight_id WHERE s.ticket_number = {_q(v)} ORDER BY s.coupon_number"),
-    # The linker's own form (assistant.link._name_lookup): one index range over search_name, the typed
+    # The linker's own form (assistant.question.link.people._name_lookup): one index range over search_name, the typed
     # name as prefix (finds 'maria lopez' and 'maria lopez garcia').
     "name search (search_name)": lambda v: (
         "SELECT passenger_id, first_name, last_name, second_last_name FROM passengers "

@@ -21,8 +21,8 @@ import warnings
 from dataclasses import dataclass, field
 
 from assistant.errors import AssistantError
-from assistant.lang import detect_language
 from assistant.pipeline import Answer
+from assistant.question.lang import detect_language
 
 NAME = "langchain-sql-agent"
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.lang import fold
+from assistant.question.lang import fold
 from db.settings import Settings
 from sql_tools.audit import get_audit_log
 

@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 
 from assistant.checks import aggregated_identifiers, collapse_repetition, ignored_dates, repeats_itself
-from assistant.link import Hint
+from assistant.question.link import Hint
 from assistant.rewrite import parse
 
 

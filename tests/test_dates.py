@@ -1,11 +1,11 @@
-"""Relative and absolute dates, Spanish and English, against fixed 'today's (assistant/dates.py)."""
+"""Relative and absolute dates, Spanish and English, against fixed 'today's (assistant/question/dates.py)."""
 from __future__ import annotations
 
 from datetime import date
 
 import pytest
 
-from assistant.dates import resolve_dates
+from assistant.question.dates import resolve_dates
 
 MON = date(2026, 6, 15)  # the demo day, a Monday
 

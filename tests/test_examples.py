@@ -7,8 +7,8 @@ import json
 import pytest
 
 from assistant.examples import DEMO_PAIRS, ExampleBank, ExamplesError
-from assistant.lang import search_form
 from assistant.pipeline import Assistant
+from assistant.question.lang import search_form
 from db.settings import Settings, load_settings
 from tests.fakes import RecordingChat
 

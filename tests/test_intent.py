@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.intent import classify
+from assistant.question.refusals import classify
 
 
 @pytest.mark.parametrize("text", [

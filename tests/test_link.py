@@ -1,4 +1,4 @@
-"""The value linker (assistant/link.py) over a small real SQLite database built here."""
+"""The value linker (assistant/question/link/) over a small real SQLite database built here."""
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -6,8 +6,8 @@ from datetime import date, datetime
 import pytest
 import sqlalchemy as sa
 
-from assistant.lang import detect_language, search_form
-from assistant.link import Hint, LinkResult, clear_cache, link
+from assistant.question.lang import detect_language, search_form
+from assistant.question.link import Hint, LinkResult, clear_cache, link
 from db.catalog import load_catalog
 from db.schema import metadata
 

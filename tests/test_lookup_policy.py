@@ -17,9 +17,9 @@ import pytest
 import sqlalchemy as sa
 
 from assistant.cards import card_request
-from assistant.intent import Refusal
-from assistant.link import clear_cache, link
 from assistant.pipeline import Assistant
+from assistant.question.link import clear_cache, link
+from assistant.question.refusals import Refusal
 from db.catalog import load_catalog
 from db.engines import parse_url
 from db.settings import Settings

@@ -25,8 +25,8 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from assistant import prompts
-from assistant.lang import search_form
-from assistant.link import link
+from assistant.question.lang import search_form
+from assistant.question.link import link
 from db.catalog import Catalog
 from db.engines import dialect_of, make_engine
 from train.errors import TrainingDataError
@@ -292,7 +292,7 @@ def _pair(index: int, shape: str, lang: str, dialect: str, question: str, sql: s
 def _add_feedback_pair(report: Report, catalog, verifier: Verifier, fetch, values, question: str, sql: str,
                        rng, dialects) -> None:
     """A staff-verified pair (👍 on an answer): kept when its SQL still runs alike everywhere."""
-    from assistant.lang import detect_language
+    from assistant.question.lang import detect_language
     from db.settings import DEFAULT_TODAY
 
     reason, _rows = verifier.check(lambda _d: sql)

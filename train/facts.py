@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from assistant.lang import detect_language, search_form
+from assistant.question.lang import detect_language, search_form
 from db.catalog import Catalog
 from db.engines import make_engine
 

@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from assistant.lang import search_form
+from assistant.question.lang import search_form
 
 
 def ngrams(text: str, n: int = 5) -> set[tuple[str, ...]]:

@@ -22,9 +22,9 @@ import pandas as pd
 import streamlit as st
 
 from assistant.errors import ModelNotFound
-from assistant.lang import detect_language
 from assistant.llm import TEST_MODEL_ENV
 from assistant.memory import Memory
+from assistant.question.lang import detect_language
 from assistant.queue import FairQueue, QueueTimeout
 from db.engines import require_database
 from db.errors import DatabaseUnreachable, DbError

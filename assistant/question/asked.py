@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from assistant.lang import STOPWORDS, fold
+from assistant.question.lang import STOPWORDS, fold
 
 # 'por canal', 'by cabin', 'per currency', 'para cada moneda', 'for each status': the question asks for
 # one row per value of a column.

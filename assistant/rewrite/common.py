@@ -7,8 +7,8 @@ from collections.abc import Collection, Mapping
 from sqlglot import exp
 
 from assistant.joinfix import query_tables
-from assistant.lang import STOPWORDS, fold
 from assistant.question.asked import stem
+from assistant.question.lang import STOPWORDS, fold
 
 
 def column_words(name: str, descriptions: Collection[str], table_words: Collection[str] = ()) -> frozenset[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from assistant.joinfix import query_tables
-from assistant.lang import STOPWORDS
+from assistant.question.lang import STOPWORDS
 from assistant.rewrite.common import table_named
 from assistant.rewrite.context import Context
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from assistant.lang import fold
+from assistant.question.lang import fold
 from db.catalog import Text2
 
 # Verbs that ask for a change, as a request puts them: first in the sentence or clause, or after

@@ -27,7 +27,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from assistant.lang import fold
+from assistant.question.lang import fold
 
 
 @dataclass(frozen=True)
