@@ -10,7 +10,8 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
-from assistant.explain.restater import MONTHS, Words, column_labels, format_range, restate
+from assistant.explain import Words, column_labels, restate
+from assistant.explain.phrasing import MONTHS, format_range
 from db.catalog import load_catalog
 
 ROOT = Path(__file__).resolve().parents[1]
