@@ -18,31 +18,28 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 import pandas as pd
-import sqlalchemy as sa
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
-from assistant import answer as answers
 from assistant import prompts
-from assistant.cards import card_request, open_card
+from assistant.cards import card_request, open_card, template_sql
 from assistant.cards import restatement as card_restatement
 from assistant.checks import aggregated_identifiers, collapse_repetition, ignored_dates, repeats_itself
-from assistant.fastpath import template_sql
-from assistant.intent import Refusal, classify, empty_question_text
-from assistant.joinfix import JoinGraph, fix_joins
-from assistant.lang import detect_language
-from assistant.link import airport_cities, airport_columns, link, table_words
+from assistant.explain import Restatement, Words, column_labels, restate
+from assistant.explain import sentences as answers
+from assistant.explain.namesakes import find_namesakes
+from assistant.explain.namesakes import sentence as namesake_sentence
+from assistant.joinfix import fix_joins
 from assistant.memory import Memory
-from assistant.namesakes import find_namesakes
-from assistant.namesakes import sentence as namesake_sentence
 from assistant.question.asked import Asked, read_asked
-from assistant.restate import Restatement, Words, column_labels, restate
+from assistant.question.lang import detect_language
+from assistant.question.link import airport_cities, airport_columns, link, table_words
+from assistant.question.refusals import Refusal, classify, empty_question_text
 from assistant.rewrite import Context as RewriteContext
 from assistant.rewrite import JoinUnclear, rewrite
 from assistant.rewrite import parse as parse_sql
-from assistant.rewrite.common import column_words
+from assistant.schema_facts import SchemaFacts
 from db.catalog import Catalog, load_catalog
-from db.engines import dialect_of, make_engine
-from db.errors import DatabaseUnreachable
+from db.engines import dialect_of
 from db.settings import Settings
 from sql_tools.errors import SqlToolError
 from sql_tools.service import log_refusal, log_rejection, run_guarded
@@ -156,11 +153,11 @@ class Assistant:
         self._default_user = user
         self.dialect = dialect_of(settings.database_url)
         self.fetch = fetch or make_fetch(settings, self.role)
+        self.schema = SchemaFacts(self.catalog, settings.database_url, self.fetch, table_words)
         self._chat = chat_model
         self._chat_factory = chat_factory
         self._chat_lock = threading.Lock()
         self._system: str | None = None
-        self._schema: tuple[dict, dict, dict] | None = None
         # per asking thread: its `cancelled`, what look_up linked, and who asks on which day
         self._thread = threading.local()
 
@@ -222,40 +219,19 @@ class Assistant:
                             else prompts.static_prefix(self.catalog, self.dialect, self._schema_text()))
         return self._system
 
-    def _introspect(self) -> tuple[dict, dict, dict]:
-        """Column types, foreign keys and primary keys of the exposed tables, read once."""
-        if self._schema is None:
-            engine = make_engine(self.settings.database_url)
-            try:
-                try:
-                    inspector = sa.inspect(engine)
-                except sa.exc.OperationalError:
-                    raise DatabaseUnreachable("cannot connect to the passenger database") from None
-                types, fks, pks = {}, {}, {}
-                for table in self.catalog.exposed_tables:
-                    types[table] = {c["name"]: _short_type(c["type"]) for c in inspector.get_columns(table)}
-                    pks[table] = inspector.get_pk_constraint(table).get("constrained_columns") or []
-                    fks[table] = {c: f"{fk['referred_table']}.{fk['referred_columns'][i]}"
-                                  for fk in inspector.get_foreign_keys(table)
-                                  for i, c in enumerate(fk["constrained_columns"])}
-            finally:
-                engine.dispose()
-            self._schema = (types, fks, pks)
-        return self._schema
-
     def _schema_text(self) -> str:
-        types, fks, pks = self._introspect()
-        return prompts.compact_schema(self.catalog, types, fks, self.stored_values, pks)
+        f = self.schema
+        return prompts.compact_schema(self.catalog, f.types, f.foreign_keys, f.stored_values, f.primary_keys)
 
     @functools.cached_property
     def rewrite_facts(self) -> RewriteContext:
         """What the rewrite rules know of this database, read once: the dialect, the schema's facts and
         the read-only fetch. Each question adds what its words ask for (`Asked`)."""
+        f = self.schema
         return RewriteContext(
-            dialect=self.dialect, graph=self.join_graph, grouping_words=self.grouping_words,
-            table_names=self.table_names, name_columns=self.name_columns, row_keys=self.row_keys,
-            entity_keys=self.entity_keys, text_columns=self.text_columns, stored_values=self.stored_values,
-            timestamp_columns=self.timestamp_columns, fetch=self.fetch)
+            dialect=self.dialect, graph=f.join_graph, grouping_words=f.grouping_words, table_names=f.table_names,
+            name_columns=f.name_columns, row_keys=f.row_keys, entity_keys=f.entity_keys, text_columns=f.text_columns,
+            stored_values=f.stored_values, timestamp_columns=f.timestamp_columns, fetch=self.fetch)
 
     def rewritten(self, sql: str, asked: Asked, tree=None, skip: Collection[str] = ()) -> tuple[str, tuple[str, ...]]:
         """The model's SQL through the rewrite `RULES` over one parse (`tree`, when the caller has it):
@@ -278,101 +254,19 @@ class Assistant:
         return example_bank(self.settings.example_pairs, self.dialect)
 
     @functools.cached_property
-    def entity_keys(self) -> dict[str, list[str]]:
-        """Columns that identify a row: primary keys and the catalog's lookup keys (record_locator)."""
-        pks = self._introspect()[2]
-        return {t.name: [*pks.get(t.name, ()), *(c.name for c in t.columns.values() if c.lookup_key)]
-                for t in self.catalog.exposed_tables.values()}
-
-    @functools.cached_property
-    def identifier_columns(self) -> dict[str, list[str]]:
-        """Columns whose values name a row (keys, lookup keys, foreign keys): never summed or averaged."""
-        fks = self._introspect()[1]
-        return {t: list(dict.fromkeys([*keys, *fks.get(t, {})])) for t, keys in self.entity_keys.items()}
-
-    @functools.cached_property
-    def row_keys(self) -> dict[str, str]:
-        """The one-column primary key of each exposed table that has one."""
-        return {t: keys[0] for t, keys in self._introspect()[2].items() if len(keys) == 1}
-
-    @functools.cached_property
-    def name_columns(self) -> dict[str, list[str]]:
-        """The personal identifier columns (a person's names) of each table, from the catalog."""
-        return {t.name: [c.name for c in t.columns.values() if c.pii == "identifier"]
-                for t in self.catalog.exposed_tables.values()}
-
-    @functools.cached_property
-    def table_names(self) -> dict[str, str]:
-        """Words staff use for each table ('maletas' -> baggage), from the catalog."""
-        return table_words(self.catalog)
-
-    @functools.cached_property
-    def grouping_words(self) -> dict[str, dict[str, frozenset[str]]]:
-        """Columns a total may be asked per ('por canal'): non-personal text columns that identify no
-        single row, with the words of their names and descriptions in both languages."""
-        return {t.name: {c: column_words(c, (t.columns[c].description.en, t.columns[c].description.es),
-                                         self.table_names)
-                         for c in self.text_columns[t.name] if c not in self.entity_keys.get(t.name, ())}
-                for t in self.catalog.exposed_tables.values()}
-
-    @functools.cached_property
-    def timestamp_columns(self) -> dict[str, set[str]]:
-        """TIMESTAMP and DATE columns per table (lower case): where `date(col) = 'day'` may become a range."""
-        return {t: {c.lower() for c, typ in cols.items() if typ.startswith(("TIMESTAMP", "DATE"))}
-                for t, cols in self._introspect()[0].items()}
-
-    @functools.cached_property
-    def text_columns(self) -> dict[str, list[str]]:
-        """Non-personal text columns per table: where a misplaced value may be looked up."""
-        types = self._introspect()[0]
-        return {t.name: [c.name for c in t.columns.values() if not c.pii and any(
-                    k in types.get(t.name, {}).get(c.name, "") for k in ("TEXT", "CHAR"))]
-                for t in self.catalog.exposed_tables.values()}
-
-    @functools.cached_property
-    def stored_values(self) -> dict[tuple[str, str], list[str]]:
-        """The values of small categorical columns: in the prompt's schema, and matched by the linker."""
-        return self._example_values(self._introspect()[0])
-
-    @functools.cached_property
     def words(self) -> Words:
         """The catalog's words for restatements and column labels, with the airports' cities."""
         try:
             cities = airport_cities(self.catalog, self.fetch)
         except SqlToolError:
             cities = {}
-        return Words(self.catalog, self.join_graph, cities, airport_columns(self.catalog), self.row_keys)
+        return Words(self.catalog, self.schema.join_graph, cities, airport_columns(self.catalog), self.schema.row_keys)
 
     def restate(self, guard_result, lang: str) -> Restatement:
         """What the checked query computes, in `lang` (the LIMIT the guard added is not the asker's)."""
         injected = guard_result.limit + 1 if guard_result.limit == self.catalog.role(guard_result.role).max_rows else None
         return restate(guard_result.sql_out, guard_result.dialect, self.words, lang, injected_limit=injected,
                        hidden=guard_result.subject_key_index)
-
-    @functools.cached_property
-    def join_graph(self) -> JoinGraph:
-        types, fks, _ = self._introspect()
-        return JoinGraph({t: cols.keys() for t, cols in types.items()}, fks)
-
-    def _example_values(self, types) -> dict[tuple[str, str], list[str]]:
-        """A few stored values of low-cardinality, non-personal text columns (statuses, codes...).
-
-        Read from a bounded sample so start-up stays cheap on a large database."""
-        out: dict[tuple[str, str], list[str]] = {}
-        for table in self.catalog.exposed_tables.values():
-            for col in table.columns.values():
-                t = types.get(table.name, {}).get(col.name, "")
-                if col.pii or col.lookup_key or not any(k in t for k in ("TEXT", "CHAR")):
-                    continue
-                sql = (f'SELECT DISTINCT "{col.name}" FROM (SELECT "{col.name}" FROM "{table.name}" '
-                       f'LIMIT 20000) s WHERE "{col.name}" IS NOT NULL LIMIT 13')
-                try:
-                    values = sorted(str(r[0]) for r in self.fetch(sql, {}))
-                except SqlToolError:
-                    continue
-                if 0 < len(values) <= 12 and all(len(v) <= 24 for v in values):
-                    out[(table.name, col.name)] = values
-        return out
 
     def warm(self) -> None:
         """Evaluate the static prefix once so the first question does not pay for it."""
@@ -418,7 +312,7 @@ class Assistant:
             ans.lang = linked.lang
             ans.hints = linked.prompt_lines()
             dates = [h for h in linked.hints if h.kind in ("date", "date_range")]
-            from assistant.intent import lookup_refusal
+            from assistant.question.refusals import lookup_refusal
 
             refusal = lookup_refusal(linked.denied, self.catalog, self.role)
             if refusal:               # a person looked up by what this role may not filter on
@@ -460,8 +354,8 @@ class Assistant:
             return None
         started = time.perf_counter()
         linked = link(question, catalog=self.catalog, today=self.today, fetch=self.fetch,
-                      values=self.stored_values, role=self.role)
-        from assistant.intent import lookup_refusal
+                      values=self.schema.stored_values, role=self.role)
+        from assistant.question.refusals import lookup_refusal
 
         refusal = lookup_refusal(linked.denied, self.catalog, self.role)
         if refusal:                   # refused here, audited, never queued for the model
@@ -486,7 +380,7 @@ class Assistant:
         if done is not None and done[0] == question:
             return done[1]
         return link(question, catalog=self.catalog, today=self.today, fetch=self.fetch,
-                    values=self.stored_values, role=self.role)
+                    values=self.schema.stored_values, role=self.role)
 
     def _open_card(self, ans: Answer, request, question: str, memory: Memory | None, stage) -> None:
         """A record look-up as a card: one fixed, guarded, masked and audited query, no model call.
@@ -524,7 +418,7 @@ class Assistant:
 
         for hint in hints:
             try:
-                people = find_namesakes(hint, catalog=self.catalog, role=self.role, graph=self.join_graph, run=run)
+                people = find_namesakes(hint, catalog=self.catalog, role=self.role, graph=self.schema.join_graph, run=run)
             except SqlToolError:
                 continue   # the answer stands; the notice is what is lost
             if people:
@@ -621,7 +515,7 @@ class Assistant:
                     "the question asks for " + "; ".join(h.line for h in forgotten)
                     + ", but the query has no filter on that date: add it on the date column of the right table",
                     code="date_ignored"))
-            elif averaged := aggregated_identifiers(tree := parse_sql(sql, self.dialect), self.identifier_columns):
+            elif averaged := aggregated_identifiers(tree := parse_sql(sql, self.dialect), self.schema.identifier_columns):
                 error = self._reject(ans, sql, question, SqlToolError(
                     f"{', '.join(averaged)} identifies a row, so its sum or average means nothing: count rows "
                     "(COUNT) or use a measure column", code="identifier_aggregated",
@@ -636,7 +530,7 @@ class Assistant:
                 else:
                     error = self._execute(ans, run_sql, question, stage)
             if error is not None and error.code == "unknown_column":
-                fixed = fix_joins(run_sql, self.dialect, self.join_graph)
+                fixed = fix_joins(run_sql, self.dialect, self.schema.join_graph)
                 if fixed:
                     fixed_sql, trace = self.rewritten(fixed, asked)
                     ans.trace = (*ans.trace, "fix_joins", *trace)
@@ -746,11 +640,3 @@ class Assistant:
                              max_tokens=80, stop=["\n\n"], on_token=on_token).strip()
         ok = answers.summary_is_supported(summary, rows, ans.question, ans.row_count)
         ans.text = summary if ok else fallback
-
-
-def _short_type(t) -> str:
-    s = str(t).upper()
-    for long, short in (("TIMESTAMP WITHOUT TIME ZONE", "TIMESTAMP"), ("DATETIME", "TIMESTAMP"),
-                        ("CHARACTER VARYING", "TEXT"), ("DOUBLE PRECISION", "REAL"), ("VARCHAR", "TEXT")):
-        s = s.replace(long, short)
-    return s

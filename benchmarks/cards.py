@@ -7,7 +7,7 @@ Per kind, p50/p95 of:
               without pre-checked templates;
   card        `assistant.cards.open_card`: pre-checked template, read-only role login, bulk caps,
               masking, audit, and the card built from the rows;
-  end to end  the question to the card: the value linker (`assistant.link.link`, with its own indexed
+  end to end  the question to the card: the value linker (`assistant.question.link.link`, with its own indexed
               look-ups), `card_request`, `open_card`. Target: p95 <= 50 ms.
 
 Reuses database `abordo_bench_1m` (benchmarks/lookups.py seeds it when absent, ~3 min). Prints a table
@@ -59,7 +59,7 @@ def _stats(values: list[float]) -> dict:
 def _questions(cur, kind: str, n: int, catalog, settings, fetch) -> list[str]:
     """`n` questions of `kind` that open a card (over-sampling passengers: some names are shared)."""
     from assistant.cards import card_request
-    from assistant.link import link
+    from assistant.question.link import link
 
     cur.execute(SAMPLES[kind].format(n=n * 4 if kind == "passenger" else n))
     out = []
@@ -73,8 +73,10 @@ def _questions(cur, kind: str, n: int, catalog, settings, fetch) -> list[str]:
 
 
 def _measure(kind: str, questions: list[str], *, cur, catalog, settings, role: str, fetch) -> dict:
-    from assistant.cards import _TEMPLATES, _literal, _sql_text, _values, card_request, open_card
-    from assistant.link import link
+    from assistant.cards import card_request, open_card
+    from assistant.cards.opening import _values
+    from assistant.cards.templates import _TEMPLATES, _literal, _sql_text
+    from assistant.question.link import link
     from sql_tools.service import run_guarded
 
     raw, guarded, card_ms, e2e, link_ms, rows, queries = [], [], [], [], [], [], []

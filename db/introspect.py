@@ -15,11 +15,14 @@ name linking, no record cards, no airport codes or cities.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 import yaml
 
 from db.engines import check_reachable, make_engine
+from db.errors import DatabaseUnreachable
 
 # Name patterns that suggest personal data, most specific first. A draft, reviewed by a person.
 _PII_PATTERNS: tuple[tuple[str, str], ...] = (
@@ -125,6 +128,32 @@ def _infer(tables: dict[str, dict], schema: dict[str, dict]) -> dict:
     return out
 
 
+@dataclass(frozen=True)
+class TableShape:
+    """One table as the database declares it."""
+    columns: list[dict]                  # SQLAlchemy's reflected columns: name, type, nullable, ...
+    pk: list[str]                        # primary key columns, in order
+    fks: dict[str, str]                  # column -> "referred_table.referred_column"
+
+
+def read_schema(engine: sa.Engine, tables: Iterable[str]) -> dict[str, TableShape]:
+    """The columns, primary key and foreign keys of `tables`, read once through SQLAlchemy's inspector:
+    what the catalog draft and the assistant's schema facts both start from. Raises DatabaseUnreachable
+    when the database cannot be reached."""
+    try:
+        inspector = sa.inspect(engine)
+        out = {}
+        for table in tables:
+            out[table] = TableShape(
+                columns=inspector.get_columns(table),
+                pk=list(inspector.get_pk_constraint(table).get("constrained_columns") or ()),
+                fks={c: f"{fk['referred_table']}.{fk['referred_columns'][i]}"
+                     for fk in inspector.get_foreign_keys(table) for i, c in enumerate(fk["constrained_columns"])})
+        return out
+    except sa.exc.OperationalError:
+        raise DatabaseUnreachable("cannot connect to the passenger database") from None
+
+
 def draft_catalog(url: str, *, sample: bool = True) -> str:
     """Introspect `url` and return a catalog YAML document."""
     engine = make_engine(url)
@@ -133,16 +162,16 @@ def draft_catalog(url: str, *, sample: bool = True) -> str:
     preparer = engine.dialect.identifier_preparer
     tables: dict[str, dict] = {}
     schema: dict[str, dict] = {}
+    names = sorted(inspector.get_table_names())
+    shapes = read_schema(engine, [t for t in names if not _HIDDEN_TABLES.search(t)])
     with engine.connect() as conn:
-        for tname in sorted(inspector.get_table_names()):
-            if _HIDDEN_TABLES.search(tname):
+        for tname in names:
+            if tname not in shapes:
                 tables[tname] = {"exposed": False}
                 continue
-            pk_columns = list(inspector.get_pk_constraint(tname).get("constrained_columns") or ())
+            shape = shapes[tname]
+            pk_columns, fks, reflected = shape.pk, shape.fks, shape.columns
             pk = set(pk_columns)
-            fks = {c: f"{fk['referred_table']}.{fk['referred_columns'][i]}"
-                   for fk in inspector.get_foreign_keys(tname) for i, c in enumerate(fk["constrained_columns"])}
-            reflected = inspector.get_columns(tname)
             schema[tname] = {"columns": reflected, "pk": pk_columns, "fks": fks}
             columns: dict[str, dict] = {}
             for col in reflected:

@@ -12,7 +12,6 @@ import pytest
 import sqlalchemy as sa
 
 from assistant.cards import (
-    _TEMPLATES,
     BOOKING_ROW_COLUMNS,
     BOOKING_SQL,
     TICKET_ROW_COLUMNS,
@@ -20,13 +19,11 @@ from assistant.cards import (
     Card,
     CardError,
     CardRequest,
-    _literal,
-    _prepared,
-    _sql_text,
     card_request,
     open_card,
 )
-from assistant.link import Hint, link
+from assistant.cards.templates import _TEMPLATES, _literal, _prepared, _sql_text
+from assistant.question.link import Hint, link
 from db.catalog import load_catalog
 from db.engines import parse_url
 from db.settings import Settings

@@ -138,7 +138,7 @@ def grouping_words(demo_db):
     from db.settings import load_settings
 
     settings = load_settings().replace(database_url=f"sqlite:///{demo_db}")
-    return Assistant(settings, chat_model=object()).grouping_words
+    return Assistant(settings, chat_model=object()).schema.grouping_words
 
 
 @pytest.mark.parametrize(("question", "sql", "correct"), [
@@ -186,7 +186,7 @@ def test_no_grouping_is_guessed(grouping_words, question, sql):
 
 @pytest.fixture(scope="module")
 def table_names():
-    from assistant.link import table_words
+    from assistant.question.link import table_words
     from db.catalog import load_catalog
 
     return table_words(load_catalog())
