@@ -40,10 +40,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api import conversations
 from api.gate import Gate
 from api.problems import COMMON, Problem, ProblemDoc, problem_body, problem_response, responses
-from assistant.errors import AssistantError, ModelNotFound
+from assistant.errors import AssistantError, Cancelled, ModelNotFound
 from assistant.llm import TEST_MODEL_ENV, make_chat_model, seam_model
 from assistant.llm.openai_compat import is_unreachable
-from assistant.pipeline import Cancelled
 from assistant.queue import FairQueue, QueueTimeout
 from assistant.users import User, get_user, verify_token
 from db.errors import DatabaseUnreachable, DbError

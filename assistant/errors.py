@@ -12,3 +12,7 @@ class ModelNotFound(AssistantError):
 
 class ModelFetchError(AssistantError):
     """Fetching or verifying a model failed."""
+
+
+class Cancelled(Exception):
+    """The asker withdrew the question (a client that went away): nothing more is computed."""

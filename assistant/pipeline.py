@@ -29,6 +29,7 @@ from assistant.explain import sentences as answers
 from assistant.explain.namesakes import find_namesakes
 from assistant.explain.namesakes import sentence as namesake_sentence
 from assistant.joinfix import fix_joins
+from assistant.llm.calls import call_model
 from assistant.memory import Memory
 from assistant.question.asked import Asked, read_asked
 from assistant.question.lang import detect_language
@@ -56,10 +57,6 @@ REFUSE_MARK = "REFUSE"
 SQL_STOP = ["\n\n", "\nQ:", "```\n", "<|im_end|>"]
 
 
-class Cancelled(Exception):
-    """The asker withdrew the question (a client that went away): nothing more is computed."""
-
-
 @dataclass
 class Answer:
     """What one question produced: the same object feeds the CLI, the UI and the evaluator."""
@@ -83,7 +80,7 @@ class Answer:
     cache_hit: bool | None = None
     model: str = ""
     hints: list[str] = field(default_factory=list)
-    restatement: str = ""         # what the query that ran computed, in the asker's words (assistant.restate)
+    restatement: str = ""         # what the query that ran computed, in the asker's words (assistant.explain)
     restatement_complete: bool = True   # False: a part could not be restated and the text says so
     column_labels: list[str] = field(default_factory=list)   # human headers, one per column of `rows`
     labels_by_lang: dict[str, list[str]] = field(default_factory=dict)   # the same in each UI language
@@ -447,45 +444,16 @@ class Assistant:
         holds; the backend's usage report never arrives then, so the streamed chunks (one per token on
         llama.cpp) count as the completion tokens."""
         turns = [HumanMessage(turns)] if isinstance(turns, str) else turns
-        messages = [SystemMessage(self.system_prompt), *turns]
-        kwargs = {"max_tokens": max_tokens}
-        cancelled = getattr(self._thread, "check", None)
-        if cancelled is not None and cancelled():
-            raise Cancelled("the question was withdrawn")
-        if on_token is not None or cut_when is not None:
-            text, meta, chunks = "", {}, 0
-            for chunk in self.chat.stream(messages, stop=stop, **kwargs):
-                if cancelled is not None and cancelled():
-                    raise Cancelled("the question was withdrawn")   # closes the stream: the server stops
-                text += chunk.content
-                chunks += bool(chunk.content)
-                if on_token is not None:
-                    on_token(chunk.content)
-                meta = {**meta, **(chunk.response_metadata or {})}
-                if chunk.usage_metadata:
-                    meta["usage"] = chunk.usage_metadata
-                if cut_when is not None and chunk.content and cut_when(text):
-                    meta.setdefault("completion_tokens", chunks)
-                    break
-        else:
-            msg = self.chat.invoke(messages, stop=stop, **kwargs)
-            text, meta = msg.content, dict(msg.response_metadata or {})
-            if msg.usage_metadata:
-                meta["usage"] = msg.usage_metadata
-        usage = meta.get("usage") or {}
-        prompt = meta.get("prompt_tokens", usage.get("input_tokens", 0)) or 0
-        cached = (usage.get("input_token_details") or {}).get("cache_read")
-        if cached is not None and "new_prompt_tokens" not in meta:
-            # A model server (llama-server, vLLM) reports the prompt tokens its cache already held.
-            meta["new_prompt_tokens"] = max(0, prompt - int(cached))
-            meta.setdefault("cache_hit", int(cached) > 0)
+        text, used = call_model(self.chat, [SystemMessage(self.system_prompt), *turns], max_tokens=max_tokens,
+                                stop=stop, on_token=on_token, cut_when=cut_when,
+                                cancelled=getattr(self._thread, "check", None))
         ans.llm_calls += 1
-        ans.prompt_tokens += prompt
-        ans.new_prompt_tokens += meta.get("new_prompt_tokens", prompt) or 0
-        ans.completion_tokens += meta.get("completion_tokens", usage.get("output_tokens", 0)) or 0
-        if "cache_hit" in meta:
-            ans.cache_hit = bool(meta["cache_hit"]) if ans.cache_hit is None else ans.cache_hit and meta["cache_hit"]
-        return text if isinstance(text, str) else str(text)
+        ans.prompt_tokens += used.prompt
+        ans.new_prompt_tokens += used.new_prompt
+        ans.completion_tokens += used.completion
+        if used.cache_hit is not None:
+            ans.cache_hit = used.cache_hit if ans.cache_hit is None else ans.cache_hit and used.cache_hit
+        return text
 
     def _generate_and_run(self, ans: Answer, question: str, memory: Memory | None, stage,
                           dates: list) -> None:

@@ -21,6 +21,7 @@ import warnings
 from dataclasses import dataclass, field
 
 from assistant.errors import AssistantError
+from assistant.llm.calls import token_usage
 from assistant.pipeline import Answer
 from assistant.question.lang import detect_language
 
@@ -83,14 +84,13 @@ def _make_handler():
             for gens in response.generations:
                 for g in gens:
                     msg = getattr(g, "message", None)
-                    meta = dict(getattr(msg, "response_metadata", None) or {})
-                    usage = getattr(msg, "usage_metadata", None) or {}
-                    prompt = meta.get("prompt_tokens", usage.get("input_tokens", 0)) or 0
-                    self.prompt_tokens += prompt
-                    self.new_prompt_tokens += meta.get("new_prompt_tokens", prompt) or 0
-                    self.completion_tokens += meta.get("completion_tokens", usage.get("output_tokens", 0)) or 0
-                    if "cache_hit" in meta:
-                        self.cache_hits.append(bool(meta["cache_hit"]))
+                    used = token_usage(getattr(msg, "response_metadata", None) or {},
+                                       getattr(msg, "usage_metadata", None))
+                    self.prompt_tokens += used.prompt
+                    self.new_prompt_tokens += used.new_prompt
+                    self.completion_tokens += used.completion
+                    if used.cache_hit is not None:
+                        self.cache_hits.append(used.cache_hit)
 
         def on_tool_start(self, serialized, input_str, **kwargs):
             name = (serialized or {}).get("name") or kwargs.get("name")
