@@ -38,8 +38,7 @@ def _isolated_home(tmp_path_factory, monkeypatch):
     yield home
 
 
-@pytest.fixture(scope="session")
-def pg_admin_url() -> str:
+def _reachable_pg_admin_url() -> str:
     engine = _engine(PG_ADMIN_URL, connect_args={"connect_timeout": 5})
     try:
         with engine.connect() as conn:
@@ -49,6 +48,11 @@ def pg_admin_url() -> str:
     finally:
         engine.dispose()
     return PG_ADMIN_URL
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url() -> str:
+    return _reachable_pg_admin_url()
 
 
 def _admin_exec(admin_url: str, sql: str) -> None:
@@ -130,33 +134,59 @@ def join_graph():
 
 
 @pytest.fixture(scope="session")
-def small_demo_db(tmp_path_factory) -> Path:
-    """The seeded demo schema with 300 passengers on SQLite, made once per test session; read-only use."""
+def seeded_demo(tmp_path_factory):
+    """Factory: ``seeded_demo(passengers=300, postgres=False)`` is the seeded demo schema (seed 42) with that
+    many passengers, made once per size and engine per test session and shared by every test that asks for
+    it; read-only use (a test that writes copies it first). SQLite: the file's path. ``postgres=True``: the
+    URL of a PostgreSQL database, with the per-role read-only logins the executor uses (3 s timeout), dropped
+    at the end of the session. The same size gives the same rows on both engines."""
     from seed_data.loaders import seed_database
 
-    path = tmp_path_factory.mktemp("small-demo") / "demo.sqlite"
-    seed_database(f"sqlite:///{path}", passengers=300, progress=False)
-    return path
+    made: dict[tuple[int, bool], Path | str] = {}
+    pg_databases: list[tuple[str, str]] = []
+
+    def seeded(passengers: int = 300, *, postgres: bool = False) -> Path | str:
+        key = (passengers, postgres)
+        if key in made:
+            return made[key]
+        if not postgres:
+            path = tmp_path_factory.mktemp(f"demo-{passengers}") / "demo.sqlite"
+            seed_database(f"sqlite:///{path}", passengers=passengers, progress=False)
+            made[key] = path
+            return path
+        from db.catalog import load_catalog
+        from db.roles import grant_readonly
+
+        admin_url = _reachable_pg_admin_url()
+        name = f"abordo_test_demo_{passengers}_{uuid.uuid4().hex[:8]}"
+        _admin_exec(admin_url, f'CREATE DATABASE "{name}"')
+        pg_databases.append((admin_url, name))
+        url = sa.engine.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+        seed_database(url, passengers=passengers, progress=False)
+        grant_readonly(url, load_catalog(), 3000)
+        made[key] = url
+        return url
+
+    try:
+        yield seeded
+    finally:
+        if pg_databases:
+            from sql_tools.executors import clear_executor_cache
+
+            clear_executor_cache()
+        for admin_url, name in pg_databases:
+            _admin_exec(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")
-def small_demo_pg(pg_admin_url) -> str:
-    """The same 300-passenger demo (same seed: the same rows as `small_demo_db`) in a fresh PostgreSQL
-    database with the per-role read-only logins the executor uses; dropped at the end of the session.
+def small_demo_db(seeded_demo) -> Path:
+    """The seeded demo schema with 300 passengers on SQLite, made once per test session; read-only use."""
+    return seeded_demo(300)
+
+
+@pytest.fixture(scope="session")
+def small_demo_pg(seeded_demo) -> str:
+    """The same 300-passenger demo (same seed: the same rows as `small_demo_db`) in a PostgreSQL database
+    with the per-role read-only logins the executor uses; dropped at the end of the session.
     For read-only use, like everything the assistant does with it."""
-    from db.catalog import load_catalog
-    from db.roles import grant_readonly
-    from seed_data.loaders import seed_database
-
-    name = f"abordo_test_demo_{uuid.uuid4().hex[:8]}"
-    _admin_exec(pg_admin_url, f'CREATE DATABASE "{name}"')
-    url = sa.engine.make_url(pg_admin_url).set(database=name).render_as_string(hide_password=False)
-    try:
-        seed_database(url, passengers=300, progress=False)
-        grant_readonly(url, load_catalog(), 3000)
-        yield url
-    finally:
-        from sql_tools.executors import clear_executor_cache
-
-        clear_executor_cache()
-        _admin_exec(pg_admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return seeded_demo(300, postgres=True)
