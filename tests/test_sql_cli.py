@@ -17,15 +17,6 @@ def run(*args, env=None):
     return CliRunner().invoke(main, [str(a) for a in args], env=env, catch_exceptions=False)
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    from seed_data.loaders import seed_database
-
-    path = tmp_path_factory.mktemp("cli") / "demo.sqlite"
-    seed_database(f"sqlite:///{path}", passengers=300, progress=False)
-    return path
-
-
 @pytest.mark.parametrize("dialect", ["sqlite", "postgres"])
 def test_check_json_file_rejects_every_attack(dialect):
     result = run("sql", "check", "--dialect", dialect, "--json", "--file", REDTEAM / "attack-sql.jsonl")
@@ -59,9 +50,9 @@ def test_check_bad_file_is_a_usage_error(tmp_path):
     assert result.exit_code == 2 and "not JSON" in result.output
 
 
-def test_run_masks_and_audits(demo):
-    db = f"sqlite:///{demo}"
-    locator, email = sqlite3.connect(demo).execute(
+def test_run_masks_and_audits(small_demo_db):
+    db = f"sqlite:///{small_demo_db}"
+    locator, email = sqlite3.connect(small_demo_db).execute(
         "SELECT b.record_locator, p.email FROM bookings b JOIN tickets t ON t.booking_id = b.booking_id "
         "JOIN passengers p ON p.passenger_id = t.passenger_id ORDER BY b.booking_id LIMIT 1").fetchone()
     sql = (f"SELECT p.first_name, p.email FROM bookings b JOIN tickets t ON t.booking_id = b.booking_id JOIN "
@@ -79,8 +70,8 @@ def test_run_masks_and_audits(demo):
     assert {json.loads(x)["user"] for x in who.stdout.splitlines() if x.startswith("{")} >= {"ana", "sam"}
 
 
-def test_run_rejection_is_one_line_exit_2(demo):
-    result = run("sql", "run", "SELECT * FROM staff_accounts", "--db", f"sqlite:///{demo}")
+def test_run_rejection_is_one_line_exit_2(small_demo_db):
+    result = run("sql", "run", "SELECT * FROM staff_accounts", "--db", f"sqlite:///{small_demo_db}")
     assert result.exit_code == 2 and "table_not_allowed" in result.stderr
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.output
 
@@ -92,14 +83,9 @@ def test_audit_is_for_supervisors():
 
 
 @pytest.mark.postgres
-def test_run_on_postgresql_as_the_role_login(pg_url):
-    from db.catalog import load_catalog
-    from db.roles import grant_readonly
-    from seed_data.loaders import seed_database
-
-    seed_database(pg_url, passengers=200, progress=False)
-    grant_readonly(pg_url, load_catalog(), 2000)
-    ok = run("sql", "run", "SELECT COUNT(*) FROM flights WHERE status = 'cancelled'", "--db", pg_url, "--json")
+def test_run_on_postgresql_as_the_role_login(small_demo_pg):
+    ok = run("sql", "run", "SELECT COUNT(*) FROM flights WHERE status = 'cancelled'", "--db", small_demo_pg,
+             "--json")
     assert ok.exit_code == 0 and json.loads(ok.stdout.splitlines()[-1])["row_count"] == 1
-    denied = run("sql", "run", "SELECT email FROM passengers", "--db", pg_url, "--role", "analyst")
+    denied = run("sql", "run", "SELECT email FROM passengers", "--db", small_demo_pg, "--role", "analyst")
     assert denied.exit_code == 2 and "column_not_allowed" in denied.stderr

@@ -39,13 +39,9 @@ def fake_chat_model(settings):
     return RecordingFake(responses=json.loads(os.environ["UI_TEST_REPLIES"]))
 
 
-@pytest.fixture(scope="module")
-def demo_url(tmp_path_factory) -> str:
-    from seed_data.loaders import seed_database
-
-    url = f"sqlite:///{tmp_path_factory.mktemp('ui-demo') / 'demo.sqlite'}"
-    seed_database(url, passengers=300, progress=False)
-    return url
+@pytest.fixture
+def demo_url(small_demo_db) -> str:
+    return f"sqlite:///{small_demo_db}"
 
 
 @pytest.fixture
