@@ -27,29 +27,14 @@ LOST_BY_DESTINATION = (
     "JOIN flights f ON f.flight_id = s.flight_id WHERE b.status IN ('lost', 'delayed') GROUP BY f.destination")
 
 
-@pytest.fixture(scope="module")
-def demo_db(tmp_path_factory):
-    from seed_data.loaders import seed_database
-
-    path = tmp_path_factory.mktemp("checkable") / "demo.sqlite"
-    seed_database(f"sqlite:///{path}", passengers=600, progress=False)
-    return path
+@pytest.fixture
+def settings(small_demo_db, tmp_path):
+    return Settings(database_url=f"sqlite:///{small_demo_db}", app_url=f"sqlite:///{tmp_path / 'app.sqlite'}")
 
 
 @pytest.fixture
-def settings(demo_db, tmp_path):
-    return Settings(database_url=f"sqlite:///{demo_db}", app_url=f"sqlite:///{tmp_path / 'app.sqlite'}")
-
-
-@pytest.fixture
-def demo_pg_settings(pg_url, tmp_path):
-    from db.catalog import load_catalog
-    from db.roles import grant_readonly
-    from seed_data.loaders import seed_database
-
-    seed_database(pg_url, passengers=300, progress=False)
-    grant_readonly(pg_url, load_catalog(), 3000)
-    return Settings(database_url=pg_url, app_url=f"sqlite:///{tmp_path / 'app.sqlite'}")
+def demo_pg_settings(small_demo_pg, tmp_path):
+    return Settings(database_url=small_demo_pg, app_url=f"sqlite:///{tmp_path / 'app.sqlite'}")
 
 
 def ask(settings, sql: str, question: str, role: str = "agent"):
@@ -93,10 +78,11 @@ def test_a_rejected_query_has_no_restatement_to_show(settings):
     assert get_audit_log(settings.app_url).tail(1)[0].restatement is None
 
 
-def test_a_grouped_result_always_shows_its_groups_and_says_its_figures(settings, demo_db):
+def test_a_grouped_result_always_shows_its_groups_and_says_its_figures(settings, small_demo_db):
     ans = ask(settings, LOST_BY_DESTINATION, "¿Cuántas maletas perdidas o retrasadas hay por aeropuerto de destino?")
     assert ans.error is None
-    expected = dict(rows(demo_db, LOST_BY_DESTINATION.replace("SELECT COUNT(*)", "SELECT f.destination, COUNT(*)")))
+    expected = dict(rows(small_demo_db,
+                         LOST_BY_DESTINATION.replace("SELECT COUNT(*)", "SELECT f.destination, COUNT(*)")))
     assert list(ans.rows.columns) == ["destination", "count(*)"]
     assert dict(zip(ans.rows["destination"], ans.rows["count(*)"])) == expected
     assert ans.column_labels == ["Destino", "Número de maletas"]
@@ -113,10 +99,10 @@ def test_a_grouped_result_always_shows_its_groups_and_says_its_figures(settings,
     "SELECT COUNT(*) AS n FROM flights f GROUP BY f.origin, strftime('%Y-%m', f.scheduled_departure)",
     "SELECT b.channel, COUNT(*) FROM bookings b GROUP BY b.channel, b.status HAVING COUNT(*) > 2",
 ])
-def test_the_grouping_rewrite_changes_no_group_and_no_value(demo_db, sql):
+def test_the_grouping_rewrite_changes_no_group_and_no_value(small_demo_db, sql):
     rewritten = grouping_columns_shown(sql, "sqlite")
     assert rewritten is not None
-    before, after = rows(demo_db, sql), rows(demo_db, rewritten)
+    before, after = rows(small_demo_db, sql), rows(small_demo_db, rewritten)
     assert len(before) == len(after) > 1
     added = len(after[0]) - len(before[0])
     assert added >= 1
@@ -147,8 +133,8 @@ def test_the_restatement_on_postgresql(demo_pg_settings):
     assert get_audit_log(demo_pg_settings.app_url).tail(1)[0].restatement == ans.restatement
 
 
-def _namesake(demo_db) -> tuple[str, list[int]]:
-    with sqlite3.connect(demo_db) as conn:
+def _namesake(small_demo_db) -> tuple[str, list[int]]:
+    with sqlite3.connect(small_demo_db) as conn:
         name = conn.execute("SELECT p.search_name FROM passengers p GROUP BY p.search_name HAVING COUNT(*) = 2 "
                             "ORDER BY p.search_name LIMIT 1").fetchone()[0]
         people = conn.execute("SELECT passenger_id, first_name, last_name, second_last_name FROM passengers "
@@ -156,14 +142,14 @@ def _namesake(demo_db) -> tuple[str, list[int]]:
     return " ".join(part for part in people[0][1:] if part), [p[0] for p in people]
 
 
-def test_namesakes_are_counted_and_told_apart_within_the_agents_masking(settings, demo_db):
-    name, ids = _namesake(demo_db)
+def test_namesakes_are_counted_and_told_apart_within_the_agents_masking(settings, small_demo_db):
+    name, ids = _namesake(small_demo_db)
     ans = ask(settings, f"SELECT p.email FROM passengers p WHERE p.passenger_id IN ({ids[0]}, {ids[1]})",
               f"dame el correo de {name}")
     assert ans.error is None
     assert [p["id"] for p in ans.namesakes] == sorted(ids)
     assert f"«{name}» corresponde a 2 pasajeros distintos" in ans.text
-    with sqlite3.connect(demo_db) as conn:
+    with sqlite3.connect(small_demo_db) as conn:
         docs = [conn.execute("SELECT document_number, date_of_birth FROM passengers WHERE passenger_id = ?",
                              (i,)).fetchone() for i in sorted(ids)]
     for person, (doc, born) in zip(ans.namesakes, docs):
@@ -174,18 +160,18 @@ def test_namesakes_are_counted_and_told_apart_within_the_agents_masking(settings
     assert sum(r.sql_out is not None and "document_number" in r.sql_out for r in audited) == 1
 
 
-def test_an_analyst_naming_a_person_is_refused_not_told_their_namesakes(settings, demo_db):
+def test_an_analyst_naming_a_person_is_refused_not_told_their_namesakes(settings, small_demo_db):
     """Pseudonyms are stable: telling an analyst which pseudonyms answer to a typed name would
     re-identify them everywhere else (issue 23). The name is refused before any look-up or model call."""
-    name, ids = _namesake(demo_db)
+    name, ids = _namesake(small_demo_db)
     ans = ask(settings, f"SELECT COUNT(*) FROM tickets t WHERE t.passenger_id IN ({ids[0]}, {ids[1]})",
               f"¿cuántos boletos tiene {name}?", role="analyst")
     assert ans.refused and ans.namesakes == [] and ans.sql == "" and ans.llm_calls == 0
     assert "analyst" in ans.text and not any(str(i) in ans.text for i in ids)
 
 
-def test_one_person_is_no_namesake(settings, demo_db):
-    with sqlite3.connect(demo_db) as conn:
+def test_one_person_is_no_namesake(settings, small_demo_db):
+    with sqlite3.connect(small_demo_db) as conn:
         pid, first, last, second = conn.execute(
             "SELECT passenger_id, first_name, last_name, second_last_name FROM passengers p WHERE "
             "(SELECT COUNT(*) FROM passengers q WHERE q.search_name LIKE p.search_name || '%') = 1 LIMIT 1").fetchone()
@@ -223,17 +209,17 @@ def test_labels_follow_the_ui_language_in_the_page(settings):
     assert list(labelled(df, ans.labels_by_lang, "en").columns) == ["Currency", "Total fare"]
 
 
-def _a_booking(demo_db) -> tuple[str, int]:
-    with sqlite3.connect(demo_db) as conn:
+def _a_booking(small_demo_db) -> tuple[str, int]:
+    with sqlite3.connect(small_demo_db) as conn:
         return conn.execute("SELECT b.record_locator, b.booking_id FROM bookings b JOIN tickets t ON t.booking_id = "
                             "b.booking_id ORDER BY b.booking_id LIMIT 1").fetchone()
 
 
-def test_a_record_look_up_is_a_card_with_no_model_call(settings, demo_db, capsys):
+def test_a_record_look_up_is_a_card_with_no_model_call(settings, small_demo_db, capsys):
     from assistant.ask_cli import _print_answer
     from assistant.memory import Memory
 
-    locator, booking_id = _a_booking(demo_db)
+    locator, booking_id = _a_booking(small_demo_db)
     chat = RecordingChat(["SELECT COUNT(*) FROM baggage"])        # only the follow-up may call the model
     assistant = Assistant(settings, chat_model=chat, role="agent", user="tester")
     memory = Memory()
@@ -254,8 +240,8 @@ def test_a_record_look_up_is_a_card_with_no_model_call(settings, demo_db, capsys
     assert f"bookings.booking_id = {booking_id}" in chat.user_messages[0]
 
 
-def test_look_up_answers_cards_only(settings, demo_db):
-    locator, _ = _a_booking(demo_db)
+def test_look_up_answers_cards_only(settings, small_demo_db):
+    locator, _ = _a_booking(small_demo_db)
     assistant = Assistant(settings, chat_model=RecordingChat([]), role="agent", user="tester")
     assert assistant.look_up(f"localizador {locator}").card["kind"] == "booking"
     assert assistant.look_up("¿Cuántos vuelos hay hoy?") is None

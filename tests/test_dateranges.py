@@ -102,30 +102,20 @@ def _same_rows_both_forms(url: str, dialect: str) -> list[int]:
         engine.dispose()
 
 
-def test_same_rows_on_sqlite(tmp_path):
-    from seed_data.loaders import seed_database
-
-    url = f"sqlite:///{tmp_path / 'demo.sqlite'}"
-    seed_database(url, passengers=200, progress=False)
+def test_same_rows_on_sqlite(small_demo_db):
+    url = f"sqlite:///{small_demo_db}"
     counts = _same_rows_both_forms(url, "sqlite")
     assert counts[0] > 0 and counts[1] > counts[0]       # the comparisons select rows, so they can differ
 
 
 @pytest.mark.postgres
-def test_same_rows_on_postgres(pg_url):
-    from seed_data.loaders import seed_database
-
-    seed_database(pg_url, passengers=200, progress=False)
-    url = sa.engine.make_url(pg_url).set(drivername="postgresql+psycopg2").render_as_string(hide_password=False)
-    counts = _same_rows_both_forms(url, "postgres")
+def test_same_rows_on_postgres(small_demo_pg):
+    counts = _same_rows_both_forms(small_demo_pg, "postgres")       # the URL names psycopg2 (conftest)
     assert counts[0] > 0 and counts[1] > counts[0]
 
 
-def test_a_difference_of_sqlite_timestamps_is_read_as_seconds(tmp_path):
-    from seed_data.loaders import seed_database
-
-    url = f"sqlite:///{tmp_path / 'demo.sqlite'}"
-    seed_database(url, passengers=200, progress=False)
+def test_a_difference_of_sqlite_timestamps_is_read_as_seconds(small_demo_db):
+    url = f"sqlite:///{small_demo_db}"
     written = ("SELECT AVG(f.actual_departure - f.scheduled_departure) / 60 FROM flights f "
                "WHERE f.actual_departure > f.scheduled_departure AND f.flight_number - 1 > 0")
     rewritten = timestamp_differences(written, "sqlite", TS)

@@ -30,17 +30,8 @@ SPIDER = SHARED / "eval-data" / "spider-aviation"
 
 
 @pytest.fixture(scope="module")
-def demo_db(tmp_path_factory):
-    from seed_data.loaders import seed_database
-
-    path = tmp_path_factory.mktemp("evaldemo") / "demo.sqlite"
-    seed_database(f"sqlite:///{path}", passengers=400, progress=False)
-    return path
-
-
-@pytest.fixture(scope="module")
-def rodb(demo_db):
-    db = ReadOnlyDB(f"sqlite:///{demo_db}")
+def rodb(small_demo_db):
+    db = ReadOnlyDB(f"sqlite:///{small_demo_db}")
     yield db
     db.close()
 
@@ -94,13 +85,13 @@ def test_postgrespro_gold_runs(tmp_path):
 
 # ---------------------------------------------------------------- placeholders
 
-def test_placeholder_filling_is_deterministic_and_satisfies_constraints(rodb, demo_db):
+def test_placeholder_filling_is_deterministic_and_satisfies_constraints(rodb, small_demo_db):
     qs = [q for q in load_questions(DEV) if placeholders_of(q)]
     assert len(qs) == 6
     first = [PlaceholderFiller(rodb).fill(q) for q in qs]
     again = [PlaceholderFiller(rodb).fill(q) for q in qs]
     assert [(q.question, q.gold) for q in first] == [(q.question, q.gold) for q in again]
-    conn = sqlite3.connect(demo_db)
+    conn = sqlite3.connect(small_demo_db)
     names = [" ".join(filter(None, r)) for r in
              conn.execute("SELECT first_name, last_name, second_last_name FROM passengers")]
     for q in first:
@@ -208,7 +199,7 @@ def _run(args, env=None):
 
 
 @pytest.fixture
-def fake_run(demo_db, tmp_path, monkeypatch):
+def fake_run(small_demo_db, tmp_path, monkeypatch):
     dev = {q["id"]: q for q in map(json.loads, DEV.read_text(encoding="utf-8").splitlines())}
     chosen = [dev[i] for i in ("dev-003", "dev-002", "dev-005", "dev-027", "dev-010")]
     qfile = tmp_path / "q.jsonl"
@@ -226,10 +217,10 @@ def fake_run(demo_db, tmp_path, monkeypatch):
     return qfile, chosen
 
 
-def test_whole_run_with_fake_model(fake_run, demo_db, tmp_path):
+def test_whole_run_with_fake_model(fake_run, small_demo_db, tmp_path):
     qfile, chosen = fake_run
     out = tmp_path / "run.json"
-    res = _run(["eval", "--questions", str(qfile), "--db", f"sqlite:///{demo_db}", "--json", str(out),
+    res = _run(["eval", "--questions", str(qfile), "--db", f"sqlite:///{small_demo_db}", "--json", str(out),
                 "--no-progress"])
     assert res.exit_code == 0, res.output
     data = json.loads(out.read_text())
@@ -250,10 +241,10 @@ def test_whole_run_with_fake_model(fake_run, demo_db, tmp_path):
     assert "dev-002" in res.output and "predicted:" in res.output and "gold:" in res.output
 
 
-def test_compare_shows_better_and_worse(fake_run, demo_db, tmp_path):
+def test_compare_shows_better_and_worse(fake_run, small_demo_db, tmp_path):
     qfile, _ = fake_run
     old, new = tmp_path / "old.json", tmp_path / "new.json"
-    assert _run(["eval", "--questions", str(qfile), "--db", f"sqlite:///{demo_db}", "--json", str(old),
+    assert _run(["eval", "--questions", str(qfile), "--db", f"sqlite:///{small_demo_db}", "--json", str(old),
                  "--no-progress"]).exit_code == 0
     data = json.loads(old.read_text())
     for r in data["systems"]["abordo"]["records"]:
@@ -297,11 +288,11 @@ def test_spider_run_with_drafted_catalogs(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("content,needle", [(None, "does not exist"), ('{"id": "a", "question": \n', "not valid JSON"),
                                             ('{"id": "a"}\n', "no 'question'")])
-def test_bad_input_is_one_line_exit_2(tmp_path, demo_db, content, needle):
+def test_bad_input_is_one_line_exit_2(tmp_path, small_demo_db, content, needle):
     f = tmp_path / "q.jsonl"
     if content is not None:
         f.write_text(content)
-    res = _run(["eval", "--questions", str(f), "--db", f"sqlite:///{demo_db}", "--no-progress"])
+    res = _run(["eval", "--questions", str(f), "--db", f"sqlite:///{small_demo_db}", "--no-progress"])
     assert res.exit_code == 2
     lines = [x for x in res.output.splitlines() if x.strip()]
     assert len(lines) == 1 and needle in lines[0], res.output
@@ -316,14 +307,14 @@ def test_compare_with_bad_file_is_one_line(tmp_path):
 
 # ---------------------------------------------------------------- the baseline's plumbing (fake model)
 
-def test_baseline_records_last_sql_and_is_read_only(demo_db):
+def test_baseline_records_last_sql_and_is_read_only(small_demo_db):
     pytest.importorskip("langchain_community")
     pytest.importorskip("langchain_classic")
     from evaluation.baseline import LangChainSqlAgent
 
     replies = ["Thought: count them\nAction: sql_db_query\nAction Input: SELECT COUNT(*) FROM passengers",
                "Thought: I know\nFinal Answer: 400"]
-    agent = LangChainSqlAgent(FakeListChatModel(responses=replies), f"sqlite:///{demo_db}")
+    agent = LangChainSqlAgent(FakeListChatModel(responses=replies), f"sqlite:///{small_demo_db}")
     ans = agent.ask("How many passengers are there?")
     assert ans.sql == "SELECT COUNT(*) FROM passengers" and ans.text == "400"
     assert ans.llm_calls == 2 and ans.queries_run == 1 and ans.error is None
@@ -332,7 +323,7 @@ def test_baseline_records_last_sql_and_is_read_only(demo_db):
     agent.close()
 
 
-def test_a_crashing_question_is_scored_wrong_not_fatal(fake_run, demo_db, tmp_path, monkeypatch):
+def test_a_crashing_question_is_scored_wrong_not_fatal(fake_run, small_demo_db, tmp_path, monkeypatch):
     from assistant.pipeline import Assistant
 
     qfile, _ = fake_run
@@ -345,7 +336,8 @@ def test_a_crashing_question_is_scored_wrong_not_fatal(fake_run, demo_db, tmp_pa
 
     monkeypatch.setattr(Assistant, "ask", ask)
     out = tmp_path / "crash.json"
-    res = _run(["eval", "--questions", str(qfile), "--db", f"sqlite:///{demo_db}", "--json", str(out), "--no-progress"])
+    res = _run(["eval", "--questions", str(qfile), "--db", f"sqlite:///{small_demo_db}", "--json", str(out),
+                "--no-progress"])
     assert res.exit_code == 0, res.output
     recs = {r["id"]: r for r in json.loads(out.read_text())["systems"]["abordo"]["records"]}
     assert recs["dev-002"]["reason"] == "crash:RuntimeError" and not recs["dev-002"]["correct"]

@@ -16,15 +16,6 @@ def graph(join_graph) -> JoinGraph:
     return join_graph
 
 
-@pytest.fixture(scope="module")
-def demo_db(tmp_path_factory):
-    from seed_data.loaders import seed_database
-
-    path = tmp_path_factory.mktemp("joinfix") / "demo.sqlite"
-    seed_database(f"sqlite:///{path}", passengers=400, progress=False)
-    return path
-
-
 def rows(db, sql) -> Counter:
     with sqlite3.connect(db) as conn:
         return Counter(conn.execute(sql).fetchall())
@@ -93,13 +84,13 @@ CASES = [
 
 
 @pytest.mark.parametrize(("model_sql", "correct_sql"), CASES)
-def test_fixed_query_returns_the_correct_rows(graph, demo_db, model_sql, correct_sql):
+def test_fixed_query_returns_the_correct_rows(graph, small_demo_db, model_sql, correct_sql):
     with pytest.raises(sqlite3.OperationalError):
-        rows(demo_db, model_sql)                      # the model's query really is broken
+        rows(small_demo_db, model_sql)                      # the model's query really is broken
     fixed = fix_joins(model_sql, "sqlite", graph)
     assert fixed is not None
-    assert rows(demo_db, fixed) == rows(demo_db, correct_sql)
-    assert sum(rows(demo_db, correct_sql).values()) > 0
+    assert rows(small_demo_db, fixed) == rows(small_demo_db, correct_sql)
+    assert sum(rows(small_demo_db, correct_sql).values()) > 0
 
 
 def test_fixed_query_runs_on_postgresql(graph, schema_pg_url):

@@ -104,18 +104,10 @@ def _same_rows(url: str, dialect: str, join_graph) -> None:
         engine.dispose()
 
 
-def test_same_rows_as_written_joins_on_sqlite(tmp_path, join_graph):
-    from seed_data.loaders import seed_database
-
-    url = f"sqlite:///{tmp_path / 'demo.sqlite'}"
-    seed_database(url, passengers=200, progress=False)
-    _same_rows(url, "sqlite", join_graph)
+def test_same_rows_as_written_joins_on_sqlite(small_demo_db, join_graph):
+    _same_rows(f"sqlite:///{small_demo_db}", "sqlite", join_graph)
 
 
 @pytest.mark.postgres
-def test_same_rows_as_written_joins_on_postgres(pg_url, join_graph):
-    from seed_data.loaders import seed_database
-
-    seed_database(pg_url, passengers=200, progress=False)
-    url = sa.engine.make_url(pg_url).set(drivername="postgresql+psycopg2").render_as_string(hide_password=False)
-    _same_rows(url, "postgres", join_graph)
+def test_same_rows_as_written_joins_on_postgres(small_demo_pg, join_graph):
+    _same_rows(small_demo_pg, "postgres", join_graph)               # the URL names psycopg2 (conftest)

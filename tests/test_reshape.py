@@ -58,15 +58,6 @@ def fanned_out_totals(sql, dialect, graph):
     return apply(rules.fanned_out_totals, sql, Context(dialect, graph=graph))
 
 
-@pytest.fixture(scope="module")
-def demo_db(tmp_path_factory):
-    from seed_data.loaders import seed_database
-
-    path = tmp_path_factory.mktemp("reshape") / "demo.sqlite"
-    seed_database(f"sqlite:///{path}", passengers=200, progress=False)
-    return path
-
-
 def rows(db, sql):
     with sqlite3.connect(db) as conn:
         return conn.execute(sql).fetchall()
@@ -82,11 +73,11 @@ def rows(db, sql):
     ("SELECT COUNT(*), b.channel FROM bookings b GROUP BY channel",
      "SELECT b.channel, COUNT(*) FROM bookings AS b GROUP BY channel"),
 ])
-def test_keys_move_to_the_front_and_rows_stay_the_same(demo_db, sql, expected):
+def test_keys_move_to_the_front_and_rows_stay_the_same(small_demo_db, sql, expected):
     out = grouping_columns_first(sql, "sqlite")
     assert out == expected
-    before = Counter(tuple(sorted(map(str, r))) for r in rows(demo_db, sql))
-    after = Counter(tuple(sorted(map(str, r))) for r in rows(demo_db, out))
+    before = Counter(tuple(sorted(map(str, r))) for r in rows(small_demo_db, sql))
+    after = Counter(tuple(sorted(map(str, r))) for r in rows(small_demo_db, out))
     assert before == after
 
 
@@ -107,14 +98,14 @@ def test_left_alone(sql):
 KEYS = {"bookings": ["booking_id", "record_locator"], "airports": ["iata_code"], "passengers": ["passenger_id"]}
 
 
-def test_an_entity_list_through_fanning_out_joins_is_made_distinct(demo_db):
+def test_an_entity_list_through_fanning_out_joins_is_made_distinct(small_demo_db):
     sql = ("SELECT b.record_locator FROM bookings b JOIN tickets t ON t.booking_id = b.booking_id "
            "JOIN ticket_segments s ON s.ticket_number = t.ticket_number JOIN flights f ON f.flight_id = s.flight_id "
            "WHERE f.destination = 'MAD'")
     fixed = distinct_entity_list(sql, "sqlite", KEYS)
     assert fixed.startswith("SELECT DISTINCT")
-    listed = rows(demo_db, sql)
-    assert len(listed) > len(set(listed)) and sorted(rows(demo_db, fixed)) == sorted(set(listed))
+    listed = rows(small_demo_db, sql)
+    assert len(listed) > len(set(listed)) and sorted(rows(small_demo_db, fixed)) == sorted(set(listed))
 
 
 @pytest.mark.parametrize("sql", [
@@ -132,12 +123,12 @@ def test_other_queries_keep_their_duplicates(sql):
 
 
 @pytest.fixture(scope="module")
-def grouping_words(demo_db):
+def grouping_words(small_demo_db):
     """The candidate columns and their words as the pipeline derives them from the catalog and schema."""
     from assistant.pipeline import Assistant
     from db.settings import load_settings
 
-    settings = load_settings().replace(database_url=f"sqlite:///{demo_db}")
+    settings = load_settings().replace(database_url=f"sqlite:///{small_demo_db}")
     return Assistant(settings, chat_model=object()).schema.grouping_words
 
 
@@ -160,11 +151,11 @@ def grouping_words(demo_db):
      "s.flight_id WHERE s.status = 'flown'",
      "SELECT cabin, COUNT(*) FROM ticket_segments WHERE status = 'flown' GROUP BY cabin"),
 ])
-def test_a_total_asked_per_column_is_grouped_by_it(demo_db, grouping_words, question, sql, correct):
+def test_a_total_asked_per_column_is_grouped_by_it(small_demo_db, grouping_words, question, sql, correct):
     out = requested_grouping(sql, "sqlite", question, grouping_words)
     assert out is not None
-    assert Counter(rows(demo_db, out)) == Counter(rows(demo_db, correct))
-    assert len(rows(demo_db, correct)) > 1
+    assert Counter(rows(small_demo_db, out)) == Counter(rows(small_demo_db, correct))
+    assert len(rows(small_demo_db, correct)) > 1
 
 
 @pytest.mark.parametrize(("question", "sql"), [
@@ -205,11 +196,11 @@ def table_names():
      "ON b.segment_id = s.segment_id GROUP BY s.segment_id",
      "SELECT segment_id, COUNT(*) FROM baggage GROUP BY segment_id HAVING COUNT(*) >= 2"),
 ])
-def test_a_bounded_count_gets_its_bound(demo_db, table_names, question, sql, correct):
+def test_a_bounded_count_gets_its_bound(small_demo_db, table_names, question, sql, correct):
     out = count_threshold(sql, "sqlite", question, table_names)
     assert out is not None and "HAVING" in out
-    assert Counter(rows(demo_db, out)) == Counter(rows(demo_db, correct))
-    assert 0 < len(rows(demo_db, correct)) < len(rows(demo_db, sql))
+    assert Counter(rows(small_demo_db, out)) == Counter(rows(small_demo_db, correct))
+    assert 0 < len(rows(small_demo_db, correct)) < len(rows(small_demo_db, sql))
 
 
 @pytest.mark.parametrize(("question", "sql"), [
@@ -238,11 +229,12 @@ def test_no_bound_is_guessed(table_names, question, sql):
      "SELECT a.city, COUNT(*) FROM flights f JOIN airports a ON a.iata_code = f.origin GROUP BY a.city "
      "ORDER BY COUNT(*) DESC"),
 ])
-def test_a_group_by_a_reference_becomes_the_referenced_column_asked_for(demo_db, grouping_words, join_graph,
+def test_a_group_by_a_reference_becomes_the_referenced_column_asked_for(small_demo_db, grouping_words, join_graph,
                                                                          question, sql, correct):
     out = regroup_through_reference(sql, "sqlite", question, grouping_words, join_graph)
     assert out is not None
-    assert Counter(rows(demo_db, out)) == Counter(rows(demo_db, correct)) != Counter(rows(demo_db, sql))
+    assert (Counter(rows(small_demo_db, out)) == Counter(rows(small_demo_db, correct))
+            != Counter(rows(small_demo_db, sql)))
 
 
 @pytest.mark.parametrize(("question", "sql"), [
@@ -266,11 +258,11 @@ BAGS_PER_FLIGHT = ("SELECT s.flight_id, COUNT(*) FROM baggage b JOIN ticket_segm
     ("los 3 vuelos con más maletas", 3),
     ("top 5 flights with the most bags", 5),
 ])
-def test_the_group_with_the_most_is_kept(demo_db, question, n):
+def test_the_group_with_the_most_is_kept(small_demo_db, question, n):
     out = top_of_groups(BAGS_PER_FLIGHT, "sqlite", question)
     assert out is not None
-    counts = sorted((c for _, c in rows(demo_db, BAGS_PER_FLIGHT)), reverse=True)
-    assert [c for _, c in rows(demo_db, out)] == counts[:n]
+    counts = sorted((c for _, c in rows(small_demo_db, BAGS_PER_FLIGHT)), reverse=True)
+    assert [c for _, c in rows(small_demo_db, out)] == counts[:n]
 
 
 @pytest.mark.parametrize("question", [
@@ -303,11 +295,11 @@ def test_a_query_that_already_orders_keeps_its_order():
      "SELECT COUNT(*), SUM(b.weight_kg) FROM baggage b JOIN ticket_segments s ON s.segment_id = b.segment_id "
      "WHERE s.flight_id = 12"),
 ])
-def test_a_count_asked_beside_another_aggregate_is_added(demo_db, table_names, question, sql, correct):
+def test_a_count_asked_beside_another_aggregate_is_added(small_demo_db, table_names, question, sql, correct):
     out = requested_count(sql, "sqlite", question, table_names)
     assert out is not None
-    assert rows(demo_db, out) == rows(demo_db, correct)
-    assert len(rows(demo_db, out)[0]) == len(rows(demo_db, sql)[0]) + 1
+    assert rows(small_demo_db, out) == rows(small_demo_db, correct)
+    assert len(rows(small_demo_db, out)[0]) == len(rows(small_demo_db, sql)[0]) + 1
 
 
 @pytest.mark.parametrize(("question", "sql"), [
@@ -349,10 +341,10 @@ ROW_KEYS = {"passengers": "passenger_id", "tickets": "ticket_number", "flights":
     ("SELECT first_name, last_name, COUNT(*) FROM passengers GROUP BY first_name, last_name",
      "SELECT first_name, last_name, COUNT(*) FROM passengers GROUP BY passenger_id, first_name, last_name"),
 ])
-def test_people_are_grouped_by_their_key(demo_db, sql, correct):
+def test_people_are_grouped_by_their_key(small_demo_db, sql, correct):
     out = people_grouped_by_key(sql, "sqlite", NAMES, ROW_KEYS)
     assert out is not None and "passenger_id," in out.replace("p.passenger_id,", "passenger_id,")
-    assert Counter(rows(demo_db, out)) == Counter(rows(demo_db, correct))
+    assert Counter(rows(small_demo_db, out)) == Counter(rows(small_demo_db, correct))
 
 
 def test_namesakes_are_no_longer_added_together(tmp_path):
@@ -395,11 +387,11 @@ def test_other_groupings_are_left_alone(sql):
      "SELECT status, COUNT(*) FROM baggage WHERE status = 'delayed' GROUP BY status",
      "SELECT COUNT(*) FROM baggage WHERE status = 'delayed'"),
 ])
-def test_a_constant_column_nobody_asked_for_is_dropped(demo_db, grouping_words, question, sql, correct):
+def test_a_constant_column_nobody_asked_for_is_dropped(small_demo_db, grouping_words, question, sql, correct):
     out = unasked_constant_columns(sql, "sqlite", question, grouping_words)
     assert out is not None
-    assert Counter(rows(demo_db, out)) == Counter(rows(demo_db, correct))
-    assert len(rows(demo_db, out)) == len(rows(demo_db, sql)) > 0
+    assert Counter(rows(small_demo_db, out)) == Counter(rows(small_demo_db, correct))
+    assert len(rows(small_demo_db, out)) == len(rows(small_demo_db, sql)) > 0
 
 
 @pytest.mark.parametrize(("question", "sql"), [
@@ -427,11 +419,11 @@ def test_columns_asked_or_not_constant_stay(grouping_words, question, sql):
      "JOIN ticket_segments s ON s.ticket_number = t.ticket_number WHERE b.status = 'ticketed' GROUP BY b.currency",
      "SELECT b.currency, AVG(b.total_amount) FROM bookings b WHERE b.status = 'ticketed' GROUP BY b.currency"),
 ])
-def test_a_total_loses_the_unused_join_that_multiplied_it(demo_db, join_graph, sql, correct):
+def test_a_total_loses_the_unused_join_that_multiplied_it(small_demo_db, join_graph, sql, correct):
     out = fanned_out_totals(sql, "sqlite", join_graph)
     assert out is not None and "ticket_segments" not in out
-    assert Counter(rows(demo_db, out)) == Counter(rows(demo_db, correct))
-    assert Counter(rows(demo_db, sql)) != Counter(rows(demo_db, correct))    # the join did inflate it
+    assert Counter(rows(small_demo_db, out)) == Counter(rows(small_demo_db, correct))
+    assert Counter(rows(small_demo_db, sql)) != Counter(rows(small_demo_db, correct))    # the join did inflate it
 
 
 @pytest.mark.parametrize("sql", [

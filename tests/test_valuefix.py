@@ -30,12 +30,8 @@ def graph(join_graph) -> JoinGraph:
 
 
 @pytest.fixture(scope="module")
-def db(tmp_path_factory):
-    from seed_data.loaders import seed_database
-
-    path = tmp_path_factory.mktemp("valuefix") / "demo.sqlite"
-    seed_database(f"sqlite:///{path}", passengers=400, progress=False)
-    conn = sqlite3.connect(path)
+def db(small_demo_db):
+    conn = sqlite3.connect(f"file:{small_demo_db}?mode=ro", uri=True)
     yield conn
     conn.close()
 
