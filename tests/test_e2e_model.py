@@ -43,20 +43,10 @@ def check(records) -> None:
     assert all(r.llm_calls <= 3 for r in records)
 
 
-def test_dev_questions_on_sqlite(tmp_path):
-    from seed_data.loaders import seed_database
-
-    url = f"sqlite:///{tmp_path / 'demo.sqlite'}"
-    seed_database(url, passengers=5000, progress=False)
-    check(run_dev_questions(url, f"sqlite:///{tmp_path / 'app.sqlite'}"))
+def test_dev_questions_on_sqlite(seeded_demo, tmp_path):
+    check(run_dev_questions(f"sqlite:///{seeded_demo(5000)}", f"sqlite:///{tmp_path / 'app.sqlite'}"))
 
 
 @pytest.mark.postgres
-def test_dev_questions_on_postgresql(pg_url, tmp_path):
-    from db.catalog import load_catalog
-    from db.roles import grant_readonly
-    from seed_data.loaders import seed_database
-
-    seed_database(pg_url, passengers=5000, progress=False)
-    grant_readonly(pg_url, load_catalog(), 3000)
-    check(run_dev_questions(pg_url, f"sqlite:///{tmp_path / 'app.sqlite'}"))
+def test_dev_questions_on_postgresql(seeded_demo, tmp_path):
+    check(run_dev_questions(seeded_demo(5000, postgres=True), f"sqlite:///{tmp_path / 'app.sqlite'}"))

@@ -47,12 +47,9 @@ def _non_trivial(rows) -> bool:
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("name", sorted(SETS))
-def test_gold_sql_agrees_on_both_engines(name, tmp_path, pg_url):
-    from seed_data.loaders import seed_database
-
-    sqlite_url = f"sqlite:///{tmp_path / 'demo.sqlite'}"
-    seed_database(sqlite_url, progress=False)          # the demo as `abordo seed` makes it
-    seed_database(pg_url, progress=False)
+def test_gold_sql_agrees_on_both_engines(name, seeded_demo):
+    sqlite_url = f"sqlite:///{seeded_demo(5000)}"      # the demo as `abordo seed` makes it (5,000 passengers)
+    pg_url = seeded_demo(5000, postgres=True)
     lite, pg = ReadOnlyDB(sqlite_url), ReadOnlyDB(pg_url)
     problems = []
     try:

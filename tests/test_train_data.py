@@ -22,12 +22,15 @@ EVAL = ROOT / "tests" / "data" / "eval"
 
 
 @pytest.fixture(scope="module")
-def seeded_sqlite(tmp_path_factory) -> str:
-    from seed_data.loaders import seed_database
+def seeded_sqlite(seeded_demo) -> str:
+    """The demo as `abordo seed` makes it (5,000 passengers), shared with the session."""
+    return f"sqlite:///{seeded_demo(5000)}"
 
-    url = f"sqlite:///{tmp_path_factory.mktemp('train') / 'demo.sqlite'}"
-    seed_database(url, progress=False)
-    return url
+
+@pytest.fixture
+def seeded_pg(seeded_demo) -> str:
+    """The same demo on PostgreSQL."""
+    return seeded_demo(5000, postgres=True)
 
 
 def _run(url: str, sql: str) -> list[tuple]:
@@ -72,18 +75,15 @@ def test_dated_questions_carry_the_linkers_dates(seeded_sqlite):
 
 
 @pytest.mark.postgres
-def test_pairs_agree_on_sqlite_and_postgres(seeded_sqlite, pg_url):
-    from seed_data.loaders import seed_database
-
-    seed_database(pg_url, progress=False)
-    report = generate(load_catalog(), seeded_sqlite, n=80, seed=5, verify_on=[pg_url])
+def test_pairs_agree_on_sqlite_and_postgres(seeded_sqlite, seeded_pg):
+    report = generate(load_catalog(), seeded_sqlite, n=80, seed=5, verify_on=[seeded_pg])
     assert Counter(p.dialect for p in report.pairs).keys() == {"sqlite", "postgres"}
     for p in report.pairs:
         if p.sql == "REFUSE":
             continue
         if p.shape == "timing" and ("strftime" in p.sql or "EXTRACT" in p.sql):
             continue                                # written for its own dialect; checked by the generator
-        lite, pg = _run(seeded_sqlite, p.sql), _run(pg_url, p.sql)
+        lite, pg = _run(seeded_sqlite, p.sql), _run(seeded_pg, p.sql)
         norm = lambda rows: sorted(tuple(round(float(v), 2) if isinstance(v, (float, int)) or
                                          type(v).__name__ == "Decimal" else str(v) for v in r) for r in rows)
         assert norm(lite) == norm(pg), p
@@ -176,13 +176,11 @@ def test_overlap_with_the_evaluation_sets(name, capsys):
 
 @pytest.mark.postgres
 @pytest.mark.slow
-def test_the_shipped_dataset_regenerates_byte_for_byte(seeded_sqlite, pg_url, tmp_path):
-    """The command in the manifest, on freshly seeded databases, gives the shipped data (same hash)."""
-    from seed_data.loaders import seed_database
-
-    seed_database(pg_url, progress=False)
+def test_the_shipped_dataset_regenerates_byte_for_byte(seeded_sqlite, seeded_pg, tmp_path):
+    """The command in the manifest, on the seeded demo as `abordo seed` makes it, gives the shipped data
+    (same hash)."""
     _train, _valid, manifest = read_dataset(DEMO_DATA)
-    report = generate(load_catalog(), seeded_sqlite, n=manifest["pairs"], seed=manifest["seed"], verify_on=[pg_url],
-                      dialects=tuple(manifest["dialects"]))
+    report = generate(load_catalog(), seeded_sqlite, n=manifest["pairs"], seed=manifest["seed"],
+                      verify_on=[seeded_pg], dialects=tuple(manifest["dialects"]))
     again = write_dataset(report, tmp_path / "again", seed=manifest["seed"], meta={})
     assert again["data_hash"] == manifest["data_hash"]
