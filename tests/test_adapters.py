@@ -98,7 +98,7 @@ def test_model_info_shows_the_adapter(tmp_path, monkeypatch):
     assert "adapter: REFUSED" in out.output
 
 
-def test_a_taught_model_gets_the_one_line_prompt(tmp_path):
+def test_a_taught_model_gets_the_one_line_prompt(small_demo_db, tmp_path):
     """The assistant sends the prompt the adapter was trained with, built by the same function."""
     from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
@@ -106,13 +106,11 @@ def test_a_taught_model_gets_the_one_line_prompt(tmp_path):
     from assistant.pipeline import Assistant
     from db.catalog import load_catalog
     from db.settings import load_settings
-    from seed_data.loaders import seed_database
 
     class Taught(FakeListChatModel):
         prompt_style: str = "taught-v1"
 
-    url = f"sqlite:///{tmp_path / 'demo.sqlite'}"
-    seed_database(url, passengers=100, progress=False)
+    url = f"sqlite:///{small_demo_db}"
     settings = load_settings(env={"ABORDO_DATABASE_URL": url, "ABORDO_APP_URL": f"sqlite:///{tmp_path / 'app.sqlite'}"})
     taught = Assistant(settings, chat_model=Taught(responses=["SELECT COUNT(*) FROM airports"]), role="supervisor")
     assert taught.system_prompt == prompts.taught_prefix(load_catalog(), "sqlite")
@@ -125,12 +123,11 @@ def test_a_taught_model_gets_the_one_line_prompt(tmp_path):
 
 @pytest.mark.model
 @pytest.mark.slow
-def test_the_shipped_adapter_answers_through_the_assistant(tmp_path, monkeypatch):
+def test_the_shipped_adapter_answers_through_the_assistant(seeded_demo, tmp_path, monkeypatch):
     """The demo adapter on the real 0.5B model, loaded by llama.cpp after verification, end to end."""
     from assistant.models import locate
     from assistant.pipeline import Assistant
     from db.settings import load_settings
-    from seed_data.loaders import seed_database
 
     shipped = shipped_adapter("qwen2.5-coder-0.5b")
     assert shipped.is_file(), f"the demo adapter is expected at {shipped}"
@@ -138,8 +135,7 @@ def test_the_shipped_adapter_answers_through_the_assistant(tmp_path, monkeypatch
         locate("qwen2.5-coder-0.5b")
     except Exception as exc:  # noqa: BLE001 - a dev machine without the fetched model
         pytest.skip(f"{exc}")
-    url = f"sqlite:///{tmp_path / 'demo.sqlite'}"
-    seed_database(url, progress=False)
+    url = f"sqlite:///{seeded_demo(5000)}"                 # the demo as `abordo seed` makes it
     settings = load_settings(env={"ABORDO_DATABASE_URL": url, "ABORDO_APP_URL": f"sqlite:///{tmp_path / 'app.sqlite'}",
                                   "ABORDO_MODEL": "qwen2.5-coder-0.5b", "ABORDO_ADAPTER": "demo"})
     assistant = Assistant(settings, role="supervisor")

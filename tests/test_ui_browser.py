@@ -75,12 +75,11 @@ def _ui_server(home: Path, db: Path, app_url: str, log_path: Path, **env_extra: 
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(seeded_demo, tmp_path_factory):
     """`abordo ui` on a seeded demo (1000 passengers) with the real model; yields (url, db_path, log_path)."""
     from assistant.errors import ModelNotFound
     from assistant.models import locate
     from assistant.users import ensure_demo_users
-    from seed_data.loaders import seed_database
 
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: run .ci/ensure-browser")
@@ -89,8 +88,7 @@ def server(tmp_path_factory):
     except ModelNotFound as exc:
         pytest.fail(f"the local model is needed: run `abordo model fetch` ({exc})")
     home = tmp_path_factory.mktemp("ui-browser")
-    db = home / "demo.sqlite"
-    seed_database(f"sqlite:///{db}", passengers=1000, progress=False)
+    db = seeded_demo(1000)
     app_url = f"sqlite:///{home / 'app.sqlite'}"
     ensure_demo_users(app_url)
     ARTIFACTS.mkdir(exist_ok=True)
@@ -286,18 +284,15 @@ def test_look_ups_do_not_wait_behind_the_model(server, browser):
         p.context.close()
 
 
-def test_single_sign_on_header_from_a_trusted_proxy(browser, tmp_path):
+def test_single_sign_on_header_from_a_trusted_proxy(browser, small_demo_db, tmp_path):
     """With ABORDO_TRUSTED_USER_HEADER set, the proxy's header signs a known user in (role from abordo's
     store, no password form); an unknown name gets a clear message and no chat. No model is needed."""
     from assistant.users import ensure_demo_users
-    from seed_data.loaders import seed_database
 
-    db = tmp_path / "demo.sqlite"
-    seed_database(f"sqlite:///{db}", passengers=100, progress=False)
     app_url = f"sqlite:///{tmp_path / 'app.sqlite'}"
     ensure_demo_users(app_url)
     ARTIFACTS.mkdir(exist_ok=True)
-    with _ui_server(tmp_path, db, app_url, ARTIFACTS / "ui-server-sso.log",
+    with _ui_server(tmp_path, small_demo_db, app_url, ARTIFACTS / "ui-server-sso.log",
                     ABORDO_TRUSTED_USER_HEADER="X-Forwarded-User",
                     ABORDO_MODEL=str(tmp_path / "no-model.gguf")) as url:
         ctx = browser.new_context(locale="es-MX", extra_http_headers={"X-Forwarded-User": "supervisor"})
