@@ -73,14 +73,14 @@ def _valid_text(text: str | None) -> str | None:
 def _iso_date(value):
     """A date only as JSON can carry one: a YYYY-MM-DD string (not a number of seconds)."""
     if not isinstance(value, str):
-        raise ValueError("a date is a string YYYY-MM-DD")  # noqa: TRY004 - pydantic reports ValueErrors
+        raise ValueError("a date is a string YYYY-MM-DD")
     return _dt.date.fromisoformat(value)
 
 
 def _exact_int(value):
     """An integer as JSON writes one: not true/false, not 1.0."""
     if type(value) is not int:
-        raise ValueError("an integer is expected")  # noqa: TRY004 - pydantic reports ValueErrors
+        raise ValueError("an integer is expected")
     return value
 
 
@@ -349,23 +349,25 @@ def create_app(settings: Settings | None = None, *, chat_model=None) -> FastAPI:
         async def stream() -> AsyncIterator[str]:
             """Events as they come; a client that went away withdraws the question (its generation
             stops, and on a model server its slot is freed)."""
+            finished = False
             try:
                 while True:
                     try:
                         item = events.get_nowait()
                     except queue.Empty:
                         if await request.is_disconnected():
-                            request.state.problem = (499, "client_disconnected",
-                                                     "the client went away before the answer")
                             return
                         await asyncio.sleep(0.05)
                         continue
                     if item is None:
+                        finished = True
                         return
                     kind, data = item
                     yield f"event: {kind}\ndata: {json.dumps(data, ensure_ascii=False, default=str)}\n\n"
             finally:
                 gone.set()
+                if not finished:     # gone before the end: the gate audits the withdrawal
+                    request.state.problem = (499, "client_disconnected", "the client went away before the answer")
 
         return EventStream(stream())
 

@@ -99,6 +99,9 @@ class Gate:
                 audited = True
                 await self._record(scope, user, 500, state)
             raise
+        except asyncio.CancelledError:          # the client went away (a stream is cancelled with it)
+            state.setdefault("problem", (499, "client_disconnected", "the client went away before the answer"))
+            raise
         finally:
             if not tally[0] and not audited:     # a stream, or a response that never started
                 await self._record(scope, user, 200, state)
@@ -136,10 +139,11 @@ class Gate:
             question=state.get("question"), row_count=0)
         rec.reason = rec.reason[:1000]
         app_url = self.service.settings.app_url
-        loop = asyncio.get_running_loop()
+        # Submitted at once: the record is written even when this task is being cancelled (a client that
+        # went away), which would stop the await below, not the write.
+        written = asyncio.get_running_loop().run_in_executor(self.pool, lambda: get_audit_log(app_url).append(rec))
         try:
-            await asyncio.wait_for(loop.run_in_executor(self.pool, lambda: get_audit_log(app_url).append(rec)),
-                                   AUDIT_WAIT_S)
+            await asyncio.wait_for(asyncio.shield(written), AUDIT_WAIT_S)
             return True
         except Exception as exc:  # noqa: BLE001 - the store's trouble must not become the client's 500
             log.error("could not audit %s (%s): %s", where, code, type(exc).__name__)
