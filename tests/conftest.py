@@ -190,3 +190,11 @@ def small_demo_pg(seeded_demo) -> str:
     with the per-role read-only logins the executor uses; dropped at the end of the session.
     For read-only use, like everything the assistant does with it."""
     return seeded_demo(300, postgres=True)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def small_demo_url(request) -> str:
+    """The 300-passenger demo's URL, once on SQLite and once on PostgreSQL (same rows)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{request.getfixturevalue('small_demo_db')}"
+    return request.getfixturevalue("small_demo_pg")

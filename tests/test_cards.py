@@ -48,14 +48,9 @@ def demo_sqlite(small_demo_db) -> str:
     return f"sqlite:///{small_demo_db}"
 
 
-@pytest.fixture(scope="module")
-def demo_pg(small_demo_pg) -> str:
-    return small_demo_pg
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request) -> str:
-    return request.getfixturevalue("demo_sqlite" if request.param == "sqlite" else "demo_pg")
+@pytest.fixture
+def db_url(small_demo_url) -> str:
+    return small_demo_url
 
 
 @pytest.fixture
