@@ -56,8 +56,9 @@ class Gate:
             return await self.app(scope, receive, send)
         state = scope.setdefault("state", {})
         tally = start_tally()      # this request's task context (and the threads that copy it)
+        headers = _headers(scope)
         try:
-            user = await asyncio.to_thread(self.service.authenticate, _headers(scope))
+            user = await asyncio.to_thread(self.service.authenticate, headers)
         except Problem as problem:          # the user store did not answer
             return await self._refuse(scope, send, None, problem)
         if user is None:
@@ -68,7 +69,7 @@ class Gate:
             return await self._refuse(scope, send, user, Problem(
                 429, "rate_limited", f"too many requests; try again in {over.wait:.0f} s",
                 headers={"Retry-After": str(max(1, round(over.wait)))}))
-        declared = _content_length(scope)
+        declared = _content_length(headers)
         if declared is not None and declared > self.max_body:
             return await self._refuse(scope, send, user, _too_large(self.max_body))
         await self._run(scope, _limited(receive, self.max_body), send, user, state, tally)
@@ -154,8 +155,8 @@ def _headers(scope) -> dict[str, str]:
     return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", ())}
 
 
-def _content_length(scope) -> int | None:
-    raw = _headers(scope).get("content-length")
+def _content_length(headers: dict[str, str]) -> int | None:
+    raw = headers.get("content-length")
     try:
         return int(raw) if raw is not None else None
     except ValueError:

@@ -33,7 +33,7 @@ from assistant.llm.calls import call_model
 from assistant.memory import Memory
 from assistant.question.asked import Asked, read_asked
 from assistant.question.lang import detect_language
-from assistant.question.link import airport_cities, airport_columns, link, table_words
+from assistant.question.link import airport_cities, airport_columns, link
 from assistant.question.refusals import Refusal, classify, empty_question_text
 from assistant.rewrite import Context as RewriteContext
 from assistant.rewrite import JoinUnclear, rewrite
@@ -150,7 +150,7 @@ class Assistant:
         self._default_user = user
         self.dialect = dialect_of(settings.database_url)
         self.fetch = fetch or make_fetch(settings, self.role)
-        self.schema = SchemaFacts(self.catalog, settings.database_url, self.fetch, table_words)
+        self.schema = SchemaFacts(self.catalog, settings.database_url, self.fetch)
         self._chat = chat_model
         self._chat_factory = chat_factory
         self._chat_lock = threading.Lock()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 
 from assistant.joinfix import JoinGraph
+from assistant.question.link import table_words
 from assistant.rewrite.common import column_words
 from db.engines import make_engine
 from db.introspect import read_schema
@@ -26,11 +27,10 @@ class SchemaFacts:
     """The exposed tables of `catalog` in the database at `database_url`; `fetch` reads stored values
     (read-only). Nothing is read before it is first needed, and nothing twice."""
 
-    def __init__(self, catalog, database_url: str, fetch, table_words):
+    def __init__(self, catalog, database_url: str, fetch):
         self.catalog = catalog
         self.database_url = database_url
         self.fetch = fetch
-        self._table_words = table_words        # the linker's words for tables ('maletas' -> baggage)
 
     @functools.cached_property
     def _shapes(self):
@@ -78,7 +78,7 @@ class SchemaFacts:
     @functools.cached_property
     def table_names(self) -> dict[str, str]:
         """Words staff use for each table ('maletas' -> baggage), from the catalog."""
-        return self._table_words(self.catalog)
+        return table_words(self.catalog)
 
     @functools.cached_property
     def grouping_words(self) -> dict[str, dict[str, frozenset[str]]]:

@@ -50,17 +50,11 @@ def _settings(tmp: Path):
     return Settings(database_url=f"sqlite:///{db}", app_url=f"sqlite:///{tmp / 'app.sqlite'}")
 
 
-def _outcome(ans, replies: list[str]) -> dict:
+def _ask(assistant, question: str) -> dict:
+    """One question, as a card or through the model: what the pipeline made of it."""
+    ans = assistant.look_up(question) or assistant.ask(question)
     return {"sql": ans.sql, "error": ans.error, "refused": ans.refused, "calls": ans.llm_calls,
-            "card": (ans.card or {}).get("kind"), "replies": replies}
-
-
-def _ask(assistant, question: str, replies: list[str]) -> dict:
-    """One question; `replies` collects the model's raw replies in the order they came."""
-    ans = assistant.look_up(question)
-    if ans is None:
-        ans = assistant.ask(question)
-    return _outcome(ans, replies)
+            "card": (ans.card or {}).get("kind")}
 
 
 def record(args) -> None:
@@ -81,8 +75,7 @@ def record(args) -> None:
         with open(args.out, "w", encoding="utf-8") as out:
             for i, (name, qid, question) in enumerate(_questions(args.sets.split(",")), 1):
                 seen.clear()
-                row = {"set": name, "id": qid, **_ask(assistant, question, list(seen))}
-                row["replies"] = list(seen)
+                row = {"set": name, "id": qid, **_ask(assistant, question), "replies": list(seen)}
                 out.write(json.dumps(row, ensure_ascii=False) + "\n")
                 out.flush()
                 print(f"{i:>4} {name} {qid} calls={row['calls']} error={row['error']}", flush=True)
@@ -101,7 +94,7 @@ def check(args) -> None:
         for row in rows:
             chat = ScriptedChat(row["replies"] or ["SELECT 1"])
             assistant = Assistant(settings, chat_model=chat, role="agent", user="same-sql")
-            now = _ask(assistant, questions[(row["set"], row["id"])], [])
+            now = _ask(assistant, questions[(row["set"], row["id"])])
             same = all(now[k] == row[k] for k in ("sql", "error", "refused", "calls", "card"))
             t = tally.setdefault(row["set"], {"questions": 0, "same": 0})
             t["questions"] += 1
