@@ -34,6 +34,7 @@ seed: env
 	$(BIN)/abordo seed --if-empty
 
 demo: env seed model
+	$(BIN)/abordo model warm   # the prompt prefix read once and saved: the first answer comes in seconds
 	$(BIN)/abordo demo
 
 test: dev-env

@@ -45,6 +45,7 @@ from assistant.llm import TEST_MODEL_ENV, make_chat_model, seam_model
 from assistant.llm.openai_compat import is_unreachable
 from assistant.queue import FairQueue, QueueTimeout
 from assistant.users import User, get_user, verify_token
+from assistant.warmup import Warmup
 from db.errors import DatabaseUnreachable, DbError
 from db.settings import Settings, load_settings
 from sql_tools.audit import AuditError, AuditRecord, get_audit_log
@@ -116,6 +117,7 @@ class Service:
     def __init__(self, settings: Settings, chat_model=None):
         self.settings = settings
         self._chat = chat_model
+        self.warmup: Warmup | None = None
         self._lock = threading.Lock()
         self._assistants: dict[str, object] = {}
         self.queue = FairQueue(slots=settings.queue_slots)
@@ -138,6 +140,13 @@ class Service:
             with self._lock:
                 found = self._assistants.setdefault(role, found)
         return found
+
+    def start_warmup(self) -> Warmup:
+        """Load the model and restore (or read and save) the prompt prefix in the background, now, so
+        the first question waits only for its own tokens; `/readyz` says "warming" until it is done."""
+        if self.warmup is None:
+            self.warmup = Warmup(lambda: self.assistant(self.settings.role).warm()).start()
+        return self.warmup
 
     @property
     def cached_assistants(self) -> int:
@@ -186,9 +195,12 @@ SSE_EVENT = {"type": "object", "required": ["event", "data"], "properties": {
     "data": {"type": "string", "description": "JSON: {stage}, {position}, {text}, the answer, or a problem"}}}
 
 
-def create_app(settings: Settings | None = None, *, chat_model=None) -> FastAPI:
-    """The API over `settings` (default: the ABORDO_* environment); `chat_model` for tests."""
+def create_app(settings: Settings | None = None, *, chat_model=None, warm: bool = False) -> FastAPI:
+    """The API over `settings` (default: the ABORDO_* environment); `chat_model` for tests. With `warm`
+    (`abordo serve`), the model and its prompt prefix are made ready in the background at once."""
     service = Service(settings or load_settings(), chat_model)
+    if warm:
+        service.start_warmup()
     app = FastAPI(title="abordo", version="1", summary="Passenger look-up assistant: guarded, read-only, audited.")
     app.state.service = service
     app.add_middleware(Gate, service=service)
@@ -417,7 +429,7 @@ def create_app(settings: Settings | None = None, *, chat_model=None) -> FastAPI:
     @app.get("/readyz", summary="Database readable, app store writable, model reachable",
              responses={503: {"description": "Something a question needs is not ready; `checks` says what"}})
     def readyz() -> JSONResponse:
-        checks = _readiness(service.settings)
+        checks = _readiness(service.settings, service.warmup)
         ok = all(v == "ok" for v in checks.values())
         return JSONResponse({"status": "ready" if ok else "not_ready", "checks": checks}, status_code=200 if ok else 503,
                             headers=None if ok else {"Retry-After": "10"})
@@ -468,7 +480,7 @@ def _failure(exc: Exception, queue_timeout: float) -> Problem | None:
     return None
 
 
-def _readiness(s: Settings) -> dict[str, str]:
+def _readiness(s: Settings, warmup: Warmup | None = None) -> dict[str, str]:
     out: dict[str, str] = {}
     try:
         from sql_tools.lookup import make_fetch
@@ -493,15 +505,17 @@ def _readiness(s: Settings) -> dict[str, str]:
             out["model"] = f"unreachable ({type(exc).__name__})"
     else:
         try:
-            from assistant.models import locate
+            from assistant.llm.models import locate
 
             locate(s.model)
             out["model"] = "ok"
         except Exception as exc:
             out["model"] = f"missing ({type(exc).__name__})"
+    if out["model"] == "ok" and warmup is not None and warmup.busy:
+        out["model"] = f"warming (loading the model and its prompt prefix, {warmup.elapsed():.0f} s so far)"
     return out
 
 
 def app_from_environment() -> FastAPI:
     """The factory uvicorn's workers call (`abordo serve`): settings from the ABORDO_* environment."""
-    return create_app()
+    return create_app(warm=True)

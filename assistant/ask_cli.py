@@ -57,7 +57,9 @@ def _print_answer(ans, as_json: bool, extra: dict | None = None) -> None:
 @click.option("--file", "file", type=click.File("r", encoding="utf-8"),
               help="Questions, one per line: plain text or JSON lines with 'question' and optional 'id'.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per question.")
-@click.option("--warm/--no-warm", default=True, help="Evaluate the static prompt prefix before the first question.")
+@click.option("--warm/--no-warm", default=True,
+              help="Restore the saved prompt prefix (or read and save it) before the first question; with "
+                   "--no-warm it happens at the first model call.")
 @_options
 @click.pass_context
 def ask_command(ctx, question, file, as_json, warm, db_url, role, user, today):
@@ -72,10 +74,23 @@ def ask_command(ctx, question, file, as_json, warm, db_url, role, user, today):
     assistant = _assistant(ctx, db_url, role, user, today)
     items = [{"id": None, "question": question}] if question else list(_read_questions(file))
     if warm and len(items) > 1:
-        assistant.warm()
+        warm_up(assistant)
+    elif warm:
+        warm_up(assistant, only_if_missing=True)   # a saved prefix is restored at the model call (a card needs none)
     for item in items:
         ans = assistant.ask(item["question"])
         _print_answer(ans, as_json, {"id": item["id"]} if file else None)
+
+
+def warm_up(assistant, only_if_missing: bool = False) -> None:
+    """The static prefix restored from this machine's saved state (about a second), or read once and
+    saved (a minute or more on 2 cores, said on stderr) so that the next process restores it."""
+    missing = assistant.saved_prefix() == {}
+    if missing:
+        click.echo("abordo: reading the prompt prefix once for this machine (a minute or more on 2 cores); "
+                   "later runs restore it in seconds", err=True)
+    if missing or not only_if_missing:
+        assistant.warm()
 
 
 def _read_questions(fh):
@@ -110,7 +125,7 @@ def chat_loop(assistant) -> None:
     memory = Memory()
     click.echo(f"abordo · {assistant.model_name} · role {assistant.role} · today {assistant.settings.today}")
     click.echo("Pregunta en español o en inglés. 'nueva' empieza otra conversación; 'salir' termina.")
-    assistant.warm()
+    warm_up(assistant)
     while True:
         try:
             q = input("\n> ").strip()

@@ -23,7 +23,7 @@ def fetch_cmd(ctx: click.Context, name: str | None, force: bool) -> None:
     The file lands in the user cache (ABORDO_MODEL_DIR overrides it); a file that does not match
     the published hash and size is refused and deleted. Progress goes to stderr.
     """
-    from assistant.models import DEFAULT_MODEL, KNOWN_MODELS, fetch
+    from assistant.llm.models import DEFAULT_MODEL, KNOWN_MODELS, fetch
 
     configured = settings_of(ctx).model
     name = name or (configured if configured in KNOWN_MODELS else DEFAULT_MODEL)
@@ -36,7 +36,7 @@ def fetch_cmd(ctx: click.Context, name: str | None, force: bool) -> None:
 @click.pass_context
 def info_cmd(ctx: click.Context, full_verify: bool) -> None:
     """Show the configured backend, the model file, whether it is verified, and llama_cpp's version."""
-    from assistant.models import locate, marked_verified, verify
+    from assistant.llm.models import locate, marked_verified, verify
 
     settings = settings_of(ctx)
     if settings.openai_base_url:
@@ -73,11 +73,88 @@ def info_cmd(ctx: click.Context, full_verify: bool) -> None:
     except ImportError:
         version = "NOT INSTALLED (pip install llama-cpp-python with the portable CMAKE_ARGS)"
     click.echo(f"llama_cpp: {version}")
+    click.echo(f"prefix state: {_prefix_line(settings)}")
+
+
+def _assistant_for_prefix(settings):
+    """An Assistant over the configured database and catalog whose chat model is built but not loaded:
+    enough to compute the saved prefix's key without reading the GGUF."""
+    from assistant.llm import make_chat_model
+    from assistant.pipeline import Assistant
+    from db.engines import require_database
+
+    require_database(settings.database_url)
+    return Assistant(settings, chat_model=make_chat_model(settings))
+
+
+def _prefix_line(settings) -> str:
+    """Whether the first question on this configuration restores a saved prompt prefix."""
+    from assistant.errors import AssistantError
+    from db.errors import DbError
+    from sql_tools.errors import SqlToolError
+
+    if settings.prefix_cache != "on":
+        return "off (prefix_cache=off: every process reads the prompt prefix again)"
+    try:
+        saved = _assistant_for_prefix(settings).saved_prefix()
+    except (AssistantError, DbError, SqlToolError) as exc:
+        return f"unknown ({exc})"
+    if not saved:
+        return ("none yet for this catalog and database: `abordo model warm` makes it (1 to 3 minutes on "
+                "2 cores), or the first question does")
+    return (f"saved {saved.get('created', '?')} for this catalog and database ({saved['n_tokens']:,} tokens, "
+            f"{saved['bytes'] / 2**20:.0f} MiB, read in {saved.get('build_seconds', 0):.0f} s once): {saved['path']}")
+
+
+@model_command.command("warm")
+@click.option("--force", is_flag=True, help="Read the prefix again even if a saved state exists.")
+@click.pass_context
+def warm_cmd(ctx: click.Context, force: bool) -> None:
+    """Read the prompt prefix once and save its state, so every later process answers in seconds.
+
+    \b
+    The state (llama.cpp's KV cache of the schema prompt) is kept beside the models, keyed by the
+    model, the adapter, the exact prompt (catalog, database, dialect) and the llama.cpp build; a
+    saved state for exactly this configuration is checked and kept. `make demo` runs this.
+    """
+    import time
+
+    from assistant.llm import prefix_cache
+
+    settings = settings_of(ctx)
+    if settings.openai_base_url:
+        raise click.UsageError("the configured model is an endpoint (openai_base_url): `abordo model serve` "
+                               "restores the prefix into its own slots")
+    if settings.prefix_cache != "on":
+        raise click.UsageError("prefix_cache is off: turn it on (ABORDO_PREFIX_CACHE=on) to save the prefix")
+    assistant = _assistant_for_prefix(settings)
+    if force:
+        prefix_cache.discard(prefix_cache.path_for(assistant.chat.prefix_key(assistant.prefix_messages())))
+    key = assistant.chat.prefix_key(assistant.prefix_messages())
+    path = prefix_cache.path_for(key)
+    try:
+        saved = prefix_cache.read(path, key)        # the whole file checked, not only its header
+        click.echo(f"prefix state: ready ({saved.n_tokens:,} tokens, checked): {path}")
+        return
+    except FileNotFoundError:
+        pass
+    except prefix_cache.UnusableState as exc:
+        click.echo(f"abordo model warm: the saved prefix state is unusable ({exc}): reading it again", err=True)
+        prefix_cache.discard(path)
+    click.echo("abordo model warm: reading the prompt prefix (1 to 3 minutes on 2 cores) ...", err=True)
+    started = time.perf_counter()
+    done = assistant.warm()
+    saved = assistant.saved_prefix() or {}
+    if done.get("prefix_state") not in ("saved", "restored") or not saved:
+        raise click.ClickException("the prompt prefix was read but could not be saved (see the warning above)")
+    how = "restored (another process had just saved it)" if done["prefix_state"] == "restored" else "saved"
+    click.echo(f"prefix state: {how} ({saved['n_tokens']:,} tokens, {saved['bytes'] / 2**20:.0f} MiB, "
+               f"{time.perf_counter() - started:.0f} s): {saved['path']}")
 
 
 def _adapter_line(settings) -> str:
     """What `adapter` resolves to, verified the way the backend will verify it before loading."""
-    from assistant.adapters import AdapterRefused, configured_adapter
+    from assistant.llm.adapters import AdapterRefused, configured_adapter
 
     if (settings.adapter or "none").strip().lower() in ("", "none", "off"):
         return "none (the base model with the schema prompt)"
@@ -116,9 +193,9 @@ def serve_cmd(ctx, port, parallel, draft, slot_ctx, build_only, no_warm) -> None
     """
     import signal
 
-    from assistant.adapters import configured_adapter
+    from assistant.llm.adapters import configured_adapter
     from assistant.llm.server import build_server, server_command, start_server, wait_ready
-    from assistant.models import locate
+    from assistant.llm.models import locate
     from db.settings import user_cache_dir
 
     settings = settings_of(ctx)
@@ -137,8 +214,9 @@ def serve_cmd(ctx, port, parallel, draft, slot_ctx, build_only, no_warm) -> None
     try:
         wait_ready(base, proc)
         if not no_warm:
-            seconds = warm_slots(settings, f"{base}/v1", parallel)
-            click.echo(f"abordo model serve: the prompt prefix is in {parallel} slot(s) ({seconds:.0f} s)", err=True)
+            done = _prefix_in_slots(settings, base, parallel, slot_ctx, model.path, adapter, draft)
+            click.echo(f"abordo model serve: the prompt prefix is in {parallel} slot(s), {done['how']} "
+                       f"({done['seconds']:.1f} s)", err=True)
         click.echo(f"ABORDO_OPENAI_BASE_URL={base}/v1")
         click.echo(f"abordo model serve: {model.label}, {parallel} slot(s), log {log_path}; Ctrl-C to stop", err=True)
         signal.signal(signal.SIGTERM, lambda *_: proc.terminate())
@@ -154,24 +232,26 @@ def serve_cmd(ctx, port, parallel, draft, slot_ctx, build_only, no_warm) -> None
                 proc.kill()
 
 
-def warm_slots(settings, base_url: str, parallel: int) -> float:
-    """Send the assistant's static prefix to every slot at once (one token back each), so the first
-    question on any slot reads only its own tokens."""
-    import threading
+def _prefix_in_slots(settings, base: str, parallel: int, slot_ctx: int, model_path, adapter, draft) -> dict:
+    """The assistant's static prefix in every slot: restored from the state saved at an earlier start
+    with exactly this model, adapter, prompt, slot size and build, or read and saved for the next one.
+    With a draft model the prefix is read (its own cache is not in the saved state)."""
     import time
 
-    from langchain_core.messages import HumanMessage, SystemMessage
+    from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
-    from assistant.llm.openai_compat import make_openai_chat
+    from assistant.llm import prefix_cache
+    from assistant.llm.server import prepare_slots, warm_slots
     from assistant.pipeline import Assistant
 
-    chat = make_openai_chat(base_url, max_tokens=1)
-    system = Assistant(settings, chat_model=chat).system_prompt
-    started = time.perf_counter()
-    threads = [threading.Thread(target=chat.invoke, args=([SystemMessage(system), HumanMessage("SELECT 1")],))
-               for _ in range(parallel)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return time.perf_counter() - started
+    system = Assistant(settings, chat_model=FakeListChatModel(responses=[""])).system_prompt
+    if draft or settings.prefix_cache != "on":
+        started = time.perf_counter()
+        warm_slots(base, system, parallel)
+        return {"how": "read", "seconds": time.perf_counter() - started}
+    key = prefix_cache.PrefixKey(
+        model_sha256=prefix_cache.file_sha256(model_path),
+        adapter_sha256=prefix_cache.file_sha256(adapter.path) if adapter else "",
+        prefix_sha256=prefix_cache.text_sha256(f"system\n{system}"), chat_format="server-template",
+        n_ctx=slot_ctx, n_batch=0, llama_cpp=prefix_cache.llama_cpp_build(), backend="llama-server")
+    return prepare_slots(base, key, system, parallel, say=lambda m: click.echo(m, err=True))

@@ -155,6 +155,8 @@ class Assistant:
         self._chat_factory = chat_factory
         self._chat_lock = threading.Lock()
         self._system: str | None = None
+        self._prefix_ready = False
+        self._prefix_lock = threading.Lock()
         # per asking thread: its `cancelled`, what look_up linked, and who asks on which day
         self._thread = threading.local()
 
@@ -265,11 +267,42 @@ class Assistant:
         return restate(guard_result.sql_out, guard_result.dialect, self.words, lang, injected_limit=injected,
                        hidden=guard_result.subject_key_index)
 
-    def warm(self) -> None:
-        """Evaluate the static prefix once so the first question does not pay for it."""
+    def prefix_messages(self) -> list:
+        """The messages every question's prompt starts with (what `warm` evaluates and saves)."""
+        return [SystemMessage(self.system_prompt)]
+
+    def warm(self) -> dict:
+        """Have the static prefix in the model's cache before the first question: restored from the
+        disk (`assistant.llm.prefix_cache`) when this machine has evaluated it before, else evaluated
+        and saved. Returns what happened (`prefix_state`, timings); {} when the model keeps no state
+        (an endpoint keeps its own: `abordo model serve`)."""
         warm = getattr(self.chat, "warm", None)
-        if warm:
-            warm([SystemMessage(self.system_prompt)])
+        done = warm(self.prefix_messages()) if warm else {}
+        self._prefix_ready = True
+        return done
+
+    def _ensure_prefix(self) -> None:
+        """Before this Assistant's first model call: the prefix restored from disk (or read and saved),
+        so a new process pays about a second for it, not a minute. Later calls find it in memory."""
+        if not self._prefix_ready:
+            with self._prefix_lock:
+                if not self._prefix_ready:
+                    self.warm()
+
+    def saved_prefix(self) -> dict | None:
+        """The header of the saved prefix state this Assistant's first question would restore ({} when
+        there is none yet or it is unusable); None when the model keeps no state on disk."""
+        key_of = getattr(self.chat, "prefix_key", None)
+        if key_of is None or not getattr(self.chat, "persist_prefix", False):
+            return None
+        from assistant.llm import prefix_cache
+
+        key = key_of(self.prefix_messages())
+        path = prefix_cache.path_for(key)
+        try:
+            return prefix_cache.read_header(path, key) | {"path": str(path), "bytes": path.stat().st_size}
+        except (OSError, prefix_cache.UnusableState):
+            return {}
 
     # --- one question --------------------------------------------------------------------------
 
@@ -444,6 +477,7 @@ class Assistant:
         holds; the backend's usage report never arrives then, so the streamed chunks (one per token on
         llama.cpp) count as the completion tokens."""
         turns = [HumanMessage(turns)] if isinstance(turns, str) else turns
+        self._ensure_prefix()
         text, used = call_model(self.chat, [SystemMessage(self.system_prompt), *turns], max_tokens=max_tokens,
                                 stop=stop, on_token=on_token, cut_when=cut_when,
                                 cancelled=getattr(self._thread, "check", None))

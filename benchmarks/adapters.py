@@ -35,7 +35,7 @@ def _config(name: str) -> tuple[str, str]:
 
 
 def _training_seconds(model: str, adapter: str) -> float | None:
-    from assistant.adapters import manifest_path, shipped_adapter
+    from assistant.llm.adapters import manifest_path, shipped_adapter
 
     if adapter == "none":
         return None

@@ -46,7 +46,7 @@ def main() -> None:
     args = ap.parse_args()
 
     from assistant.llm.server import build_server, server_command, start_server, wait_ready
-    from assistant.models import locate
+    from assistant.llm.models import locate
     from db.settings import load_settings
     from tests.test_api import _free_port
 

@@ -55,7 +55,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.library:
         sys.path.insert(0, args.library)
-    from assistant.models import locate
+    from assistant.llm.models import locate
     from benchmarks.common import machine, write_result
     from db.settings import load_settings
 

@@ -123,7 +123,7 @@ def main() -> None:
     ap.add_argument("--db", help="a seeded demo database (default: a fresh demo seeded in a temp dir)")
     ap.add_argument("--name", default="decoding", help="result file name in benchmarks/results/")
     args = ap.parse_args()
-    from assistant.models import locate
+    from assistant.llm.models import locate
     from db.settings import load_settings
 
     with tempfile.TemporaryDirectory() as tmp:

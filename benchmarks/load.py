@@ -88,7 +88,7 @@ def main() -> None:
 
     from api.app import create_app
     from assistant.llm.server import build_server, server_command, start_server, wait_ready
-    from assistant.models import locate
+    from assistant.llm.models import locate
     from assistant.users import add_user, issue_token
     from db.settings import load_settings
     from seed_data.loaders import seed_database
@@ -129,13 +129,13 @@ def main() -> None:
             tokens.append(issue_token(app_url, f"load{i}"))
         api = Server(create_app(settings))
         try:
+            service = api.server.config.app.state.service
             if slots:
-                from assistant.model_cli import warm_slots
+                from assistant.llm.server import warm_slots
 
-                warm_slots(settings, settings.openai_base_url, slots)
+                warm_slots(settings.openai_base_url.removesuffix("/v1"), service.assistant("agent").system_prompt, slots)
             else:
-                api.server.config.app.state.service.assistant(
-                    type("U", (), {"name": "warm", "role": "agent"})(), None).warm()
+                service.assistant("agent").warm()
             rows = {}
             for n in levels:
                 before = get_audit_log(app_url).count()

@@ -25,7 +25,7 @@ def _child(base: str, steps: int, data: str, bf16: bool) -> None:
     os.environ["HF_HUB_OFFLINE"] = "1"
     import torch
 
-    from assistant.models import locate
+    from assistant.llm.models import locate
     from train.base_model import load_base, make_peft_model
     from train.batches import collate
     from train.config import TrainConfig

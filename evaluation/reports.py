@@ -137,7 +137,7 @@ def machine_info(settings=None) -> dict:
     if settings is not None:
         info["model_setting"] = settings.model
         try:
-            from assistant.models import locate
+            from assistant.llm.models import locate
 
             local = locate(settings.model)
             info["model_file"] = str(local.path)

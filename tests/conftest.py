@@ -26,14 +26,21 @@ def _engine(url: str, **kwargs) -> sa.Engine:
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
 
+@pytest.fixture(scope="session")
+def _session_prefix_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("prefix-cache")
+
+
 @pytest.fixture(autouse=True)
-def _isolated_home(tmp_path_factory, monkeypatch):
+def _isolated_home(tmp_path_factory, monkeypatch, _session_prefix_dir):
     """Point abordo's user directories at a temp dir so tests never touch a real demo or audit store.
 
-    The model cache is kept: the fetched GGUF lives there and is large.
+    The model cache is kept: the fetched GGUF lives there and is large. Saved prompt prefixes go to
+    one folder for the session (ABORDO_PREFIX_DIR), never the user's.
     """
     home = tmp_path_factory.mktemp("abordo-home")
     monkeypatch.setenv("ABORDO_HOME", str(home))
+    monkeypatch.setenv("ABORDO_PREFIX_DIR", str(_session_prefix_dir))
     monkeypatch.delenv("ABORDO_CONFIG", raising=False)
     yield home
 

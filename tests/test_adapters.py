@@ -8,14 +8,14 @@ import pytest
 from click.testing import CliRunner
 
 from abordo.cli import main
-from assistant.adapters import (
+from assistant.llm.adapters import (
     AdapterRefused,
     configured_adapter,
     manifest_path,
     resolve_adapter,
     shipped_adapter,
 )
-from assistant.models import KNOWN_MODELS
+from assistant.llm.models import KNOWN_MODELS
 
 BASE = KNOWN_MODELS["qwen2.5-coder-0.5b"]
 
@@ -125,7 +125,7 @@ def test_a_taught_model_gets_the_one_line_prompt(small_demo_db, tmp_path):
 @pytest.mark.slow
 def test_the_shipped_adapter_answers_through_the_assistant(seeded_demo, tmp_path, monkeypatch):
     """The demo adapter on the real 0.5B model, loaded by llama.cpp after verification, end to end."""
-    from assistant.models import locate
+    from assistant.llm.models import locate
     from assistant.pipeline import Assistant
     from db.settings import load_settings
 

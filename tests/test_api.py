@@ -468,3 +468,40 @@ def test_the_trusted_header_signs_in_only_when_configured(demo_db, tmp_path):
     finally:
         proxied.stop()
         direct.stop()
+
+
+class _SlowToWarm(ScriptedChat):
+    """A fake model whose warm-up (restoring the prompt prefix) lasts until the test lets it finish."""
+
+    gate: object = None
+    warmed: list = []
+
+    def warm(self, messages):
+        self.gate.wait(60)
+        self.warmed.append(messages[0].content[:40])
+        return {"prefix_state": "restored"}
+
+
+def test_readyz_says_warming_until_the_model_and_its_prefix_are_ready(demo_db, tmp_path):
+    """`abordo serve` warms at start (create_app(warm=True)): /readyz is 503 `warming (...)` with
+    Retry-After while the prefix is restored, then 200; every role's Assistant asks for the same prefix."""
+    from api.app import create_app
+
+    chat = _SlowToWarm(gate=threading.Event(), warmed=[])
+    settings = Settings(database_url=f"sqlite:///{demo_db}", app_url=f"sqlite:///{tmp_path / 'app.sqlite'}")
+    server = Server(create_app(settings, chat_model=chat, warm=True))
+    try:
+        r = httpx.get(server.url + "/readyz")
+        assert r.status_code == 503 and r.headers["retry-after"], r.text
+        assert r.json()["checks"]["model"].startswith("warming"), r.json()
+        chat.gate.set()
+        deadline = time.monotonic() + 30
+        while (r := httpx.get(server.url + "/readyz")).status_code != 200 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert r.status_code == 200 and r.json()["checks"]["model"] == "ok", r.json()
+        service = server.server.config.app.state.service
+        assert service.warmup.state == "ready" and service.warmup.detail == {"prefix_state": "restored"}
+        service.assistant("agent").warm()
+        assert len(chat.warmed) == 2 and chat.warmed[0] == chat.warmed[1]   # one system prompt for every role
+    finally:
+        server.stop()

@@ -14,7 +14,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from assistant.errors import ModelNotFound
 from assistant.llm import make_chat_model
 from assistant.llm.llamacpp import MIN_CTX, LlamaCppChat, PromptTooLong
-from assistant.models import DEFAULT_MODEL, locate
+from assistant.llm.models import DEFAULT_MODEL, locate
 from db.settings import Settings
 
 SCHEMA = " ".join(

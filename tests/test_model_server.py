@@ -53,7 +53,7 @@ def binary():
 @pytest.fixture(scope="module")
 def model_path():
     from assistant.errors import ModelNotFound
-    from assistant.models import locate
+    from assistant.llm.models import locate
 
     try:
         return locate(MODEL).path
@@ -144,38 +144,81 @@ def _api_on_a_model_server(binary, model_path, demo_db, tmp_path):
         server.kill()
 
 
-def test_abordo_model_serve_starts_warms_and_prints_the_url(binary, tmp_path, small_demo_db):
-    """The command as the README gives it: the server comes up with the prefix in its slot and says
-    which ABORDO_OPENAI_BASE_URL to use; SIGTERM stops it and its llama-server."""
-    import os
+def _model_serve(env: dict, port: int):
+    """`abordo model serve --parallel 1` until it prints its URL: (process, the lines it printed)."""
     import subprocess
     import sys
 
-    port = _free_port()
-    env = {**os.environ, "ABORDO_MODEL": MODEL, "ABORDO_DATABASE_URL": f"sqlite:///{small_demo_db}",
-           "ABORDO_APP_URL": f"sqlite:///{tmp_path / 'app.sqlite'}"}
     proc = subprocess.Popen([sys.executable, "-m", "abordo", "model", "serve", "--port", str(port),
                              "--parallel", "1"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             start_new_session=True)
+    lines = []
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if line.startswith("ABORDO_OPENAI_BASE_URL="):
+            break
+    return proc, lines
+
+
+def _stop(proc) -> None:
+    import os
+
+    os.killpg(proc.pid, signal.SIGTERM)
+    proc.wait(30)
+
+
+def test_abordo_model_serve_starts_warms_and_prints_the_url(binary, tmp_path, small_demo_db):
+    """The command as the README gives it: the server comes up with the prefix in its slot and says
+    which ABORDO_OPENAI_BASE_URL to use; SIGTERM stops it and its llama-server. The first start reads
+    the prefix and saves the slot; the next restores it (its first question reads only its own tokens);
+    a damaged slot file is refused and saved again."""
+    import os
+
+    port = _free_port()
+    env = {**os.environ, "ABORDO_MODEL": MODEL, "ABORDO_DATABASE_URL": f"sqlite:///{small_demo_db}",
+           "ABORDO_APP_URL": f"sqlite:///{tmp_path / 'app.sqlite'}", "ABORDO_PREFIX_DIR": str(tmp_path / "prefix")}
+    proc, lines = _model_serve(env, port)
     try:
-        lines = []
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            if not line:
-                break
-            lines.append(line)
-            if line.startswith("ABORDO_OPENAI_BASE_URL="):
-                break
         assert f"ABORDO_OPENAI_BASE_URL=http://127.0.0.1:{port}/v1\n" in lines, "".join(lines)
-        assert any("prompt prefix is in 1 slot" in line for line in lines), "".join(lines)
+        assert any("prompt prefix is in 1 slot(s), saved" in line for line in lines), "".join(lines)
         assert httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(30)
+        _stop(proc)
     time.sleep(1)
     with pytest.raises(httpx.HTTPError):
         httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
+    slots = list((tmp_path / "prefix" / "server").glob("*.slot"))
+    assert len(slots) == 1 and slots[0].with_name(slots[0].name + ".json").exists()
+
+    from langchain_core.messages import HumanMessage, SystemMessage
+
+    from assistant.llm.openai_compat import make_openai_chat
+    from assistant.pipeline import Assistant
+
+    system = Assistant(Settings(database_url=f"sqlite:///{small_demo_db}")).system_prompt
+    proc, lines = _model_serve(env, port)
+    try:
+        assert any("prompt prefix is in 1 slot(s), restored" in line for line in lines), "".join(lines)
+        chat = make_openai_chat(f"http://127.0.0.1:{port}/v1", max_tokens=4)
+        used = chat.invoke([SystemMessage(system), HumanMessage("¿Cuántos vuelos hay hoy?")]).usage_metadata
+        cached = (used.get("input_token_details") or {}).get("cache_read")
+        assert cached is not None and cached > 1000, used      # the schema prefix came from the restored slot
+    finally:
+        _stop(proc)
+
+    data = bytearray(slots[0].read_bytes())
+    data[len(data) // 2] ^= 0x10
+    slots[0].write_bytes(bytes(data))
+    proc, lines = _model_serve(env, port)
+    try:
+        said = "".join(lines)
+        assert "is ignored and rebuilt" in said and "prompt prefix is in 1 slot(s), saved" in said, said
+    finally:
+        _stop(proc)
 
 
 def test_a_client_that_leaves_mid_stream_frees_its_slot(binary, model_path, small_demo_db, tmp_path):

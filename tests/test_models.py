@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from assistant import models
+from assistant.llm import models
 from assistant.errors import ModelFetchError, ModelNotFound
 
 PARTS = [b"GGUF" + bytes(range(256)) * 40, b"second part " * 500, b"tail\x00\x01\x02" * 77]

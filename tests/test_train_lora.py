@@ -68,7 +68,7 @@ def need(module: str):
 
 def small_model_path() -> Path:
     from assistant.errors import ModelNotFound
-    from assistant.models import locate
+    from assistant.llm.models import locate
 
     try:
         return locate(SMALL_MODEL).path
@@ -254,7 +254,7 @@ def test_train_command_precision_flag(monkeypatch, tmp_path, flag, native, expec
     need("torch")
     from click.testing import CliRunner
 
-    import assistant.models
+    import assistant.llm.models
     import train.config
     import train.lora
     from abordo.cli import main
@@ -268,7 +268,7 @@ def test_train_command_precision_flag(monkeypatch, tmp_path, flag, native, expec
     monkeypatch.setenv("ABORDO_TRAIN_MALLOC", "system")  # no re-exec of the test process under jemalloc
     monkeypatch.setattr(train.config, "native_bf16", lambda: native)
     monkeypatch.setattr(train.lora, "train_adapter", capture)
-    monkeypatch.setattr(assistant.models, "locate", lambda name: assistant.models.LocalModel(tmp_path / "m.gguf"))
+    monkeypatch.setattr(assistant.llm.models, "locate", lambda name: assistant.llm.models.LocalModel(tmp_path / "m.gguf"))
     data = Path(__file__).resolve().parents[1] / "train" / "demo-data"
     result = CliRunner().invoke(main, ["train", "--data", str(data), "--out", str(tmp_path / "a.gguf"),
                                        "--precision", flag])

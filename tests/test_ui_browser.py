@@ -78,7 +78,7 @@ def _ui_server(home: Path, db: Path, app_url: str, log_path: Path, **env_extra: 
 def server(seeded_demo, tmp_path_factory):
     """`abordo ui` on a seeded demo (1000 passengers) with the real model; yields (url, db_path, log_path)."""
     from assistant.errors import ModelNotFound
-    from assistant.models import locate
+    from assistant.llm.models import locate
     from assistant.users import ensure_demo_users
 
     if not Path(CHROMIUM).exists():
@@ -282,6 +282,29 @@ def test_look_ups_do_not_wait_behind_the_model(server, browser):
     pages[1].screenshot(path=str(ARTIFACTS / "screenshot-card.png"), full_page=True)
     for p in pages:
         p.context.close()
+
+
+def test_a_restarted_page_restores_the_saved_prompt_prefix(server, browser, seeded_demo, tmp_path):
+    """The module's server has read and saved the prompt prefix. A new `abordo ui` on the same database
+    restores it at start (its background `abordo model warm` finds it ready, the page's warm-up loads it),
+    the sidebar says the model is ready, and the first question reads only its own tokens."""
+    from assistant.users import ensure_demo_users
+
+    _url, db, _log = server
+    app_url = f"sqlite:///{tmp_path / 'app.sqlite'}"
+    ensure_demo_users(app_url)
+    log_path = ARTIFACTS / "ui-server-restart.log"
+    with _ui_server(tmp_path, db, app_url, log_path) as url:
+        page = _sign_in(browser, url)
+        page.locator('[data-testid="stSidebar"]').get_by_text("Modelo listo").wait_for(timeout=ANSWER_TIMEOUT_MS)
+        _ask(page, "¿Cuántos vuelos salen hoy de MEX?")
+        reply = _wait_answer(page)
+        assert "Traceback" not in page.content()
+        assert reply.locator('[data-testid="stCaptionContainer"]').count() > 0
+        said = log_path.read_text()
+        assert "prompt prefix restored" in said, said[-3000:]
+        assert "prefix state: ready" in (tmp_path / "cache" / "warm.log").read_text()
+        page.context.close()
 
 
 def test_single_sign_on_header_from_a_trusted_proxy(browser, small_demo_db, tmp_path):

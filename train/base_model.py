@@ -31,7 +31,7 @@ def require_training_stack() -> tuple[Any, Any, Any]:
 
 def base_identity(base_gguf: Path) -> tuple[str | None, str]:
     """(known model name or None, SHA-256) of the base GGUF; a verified known model reuses its recorded hash."""
-    from assistant import models
+    from assistant.llm import models
 
     base_gguf = Path(base_gguf)
     for known in models.KNOWN_MODELS.values():

@@ -83,7 +83,7 @@ def train_command(ctx: click.Context, data_dir: Path | None, base: str, epochs: 
     if data_dir is None or out is None:
         raise click.UsageError("give --data DIR and --out FILE (or a subcommand: 'abordo train data --help')")
     _reexec_with_jemalloc()
-    from assistant.models import locate
+    from assistant.llm.models import locate
     from train.config import TrainConfig, native_bf16, precision_name
     from train.data import read_dataset
     from train.lora import train_adapter

@@ -31,8 +31,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from assistant.adapters import manifest_path  # where the serving side looks for the manifest
-from assistant.models import sha256_of
+from assistant.llm.adapters import manifest_path  # where the serving side looks for the manifest
+from assistant.llm.models import sha256_of
 from train.errors import AdapterExportError, TrainingDependencyMissing
 
 MANIFEST_FORMAT = "abordo-lora-adapter/1"
@@ -186,7 +186,7 @@ def _tensor_order(base: str) -> tuple[int, int]:
 # ---------------------------------------------------------------- manifest
 
 def adapter_sha256(path: Path) -> str:
-    """The hash the serving side checks (`assistant.adapters`), computed the same way as for models."""
+    """The hash the serving side checks (`assistant.llm.adapters`), computed the same way as for models."""
     return sha256_of(Path(path))
 
 

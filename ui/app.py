@@ -22,6 +22,7 @@ except DbError as exc:
     st.error(t("config_error", lang, detail=str(exc)))
     st.stop()
 
+runtime.warmup(settings)   # the model and its prompt prefix get ready from the first page view, before anyone asks
 st.title(t("title", lang))
 user = auth.current_user(settings.app_url, lang, settings.trusted_user_header)
 if user is None:

@@ -61,7 +61,31 @@ def ui_command(ctx, db_url, port, host):
     if host:
         cmd += ["--server.address", host]
     click.echo(f"abordo ui: http://localhost:{port}  (Ctrl-C to stop)")
+    warming = _warm_in_background(settings, env)
     try:
         ctx.exit(subprocess.call(cmd, env=env))
     except KeyboardInterrupt:
         ctx.exit(0)
+    finally:
+        if warming is not None and warming.poll() is None:
+            warming.terminate()       # a state half-read is never written: the next start reads it again
+
+
+def _warm_in_background(settings, env: dict):
+    """`abordo model warm` in a child process from the moment the UI starts, before any page is opened:
+    it checks the saved prompt prefix (a second) or reads and saves it (1 to 3 minutes on 2 cores) while the page
+    comes up; the page's own warm-up then restores it. None when the model is an endpoint or a test
+    double, or the prefix cache is off."""
+    import os
+    import subprocess
+
+    from assistant.llm import TEST_MODEL_ENV
+    from db.settings import user_cache_dir
+
+    if settings.openai_base_url or settings.prefix_cache != "on" or os.environ.get(TEST_MODEL_ENV):
+        return None
+    log_path = user_cache_dir() / "warm.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "ab") as log:
+        return subprocess.Popen([sys.executable, "-m", "abordo", "model", "warm"], env=env, stdout=log,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)

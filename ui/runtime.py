@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from assistant.llm import TEST_MODEL_ENV
 from assistant.memory import Memory
 from assistant.question.lang import detect_language
 from assistant.queue import FairQueue, QueueTimeout
+from assistant.warmup import Warmup
 from db.engines import require_database
 from db.errors import DatabaseUnreachable, DbError
 from db.settings import Settings, load_settings
@@ -68,24 +68,32 @@ def _shared_model(key: tuple, _settings: Settings):
 
     if key[-1]:
         return seam_model(_settings)
-    model = make_chat_model(_settings)
-    threading.Thread(target=_warm, args=(model, _settings), name="abordo-warm", daemon=True).start()
-    return model
+    return make_chat_model(_settings)
 
 
-def _warm(model, s: Settings) -> None:
-    """Evaluate the static prompt prefix once at start-up, so the first question does not pay ~1 min
-    for it. The prefix is the same for every role, and generation holds the model's lock, so a question
-    arriving meanwhile simply waits for the warm-up to finish."""
-    try:
+@st.cache_resource(show_spinner=False)
+def _warmup(key: tuple, _settings: Settings, _model) -> Warmup:
+    """The model loaded and its prompt prefix restored (or read and saved) in the background, once per
+    server process, from the first page view on, before anyone asks. The prefix is the same for every
+    role, and generation holds the model's lock, so a question arriving meanwhile waits for it."""
+    def work() -> dict:
         from assistant.pipeline import Assistant
 
-        require_database(s.database_url)
-        started = time.perf_counter()
-        Assistant(s, chat_model=model, role=s.role, user="warm-up").warm()
-        log.info("static prompt prefix warmed in %.1f s", time.perf_counter() - started)
-    except Exception:   # a missing database or model shows up on the first question instead
-        log.warning("warm-up skipped", exc_info=True)
+        require_database(_settings.database_url)
+        return Assistant(_settings, chat_model=_model, role=_settings.role, user="warm-up").warm()
+
+    return Warmup(work).start()
+
+
+def warmup(s: Settings) -> Warmup | None:
+    """This process's warm-up (started on the first call): the page shows it while it runs. Building
+    the chat model object loads nothing; the warm-up's thread does. None when no model is configured
+    (the first question says so; record look-ups work without one)."""
+    key = _model_key(s)
+    try:
+        return _warmup(key, s, _shared_model(key, s))
+    except ModelNotFound:
+        return None
 
 
 @st.cache_resource(show_spinner=False)

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from ui.auth import sign_out
-from ui.runtime import database_label, model_label
+from ui.runtime import database_label, model_label, warmup
 from ui.texts import ROLE_NAMES, language_from_header, t
 
 log = logging.getLogger("abordo.ui")
@@ -36,10 +36,32 @@ def show(settings, user, lang: str) -> None:
     sb.markdown(f"**{t('role', lang)}:** {ROLE_NAMES[user.role][lang]}")
     sb.markdown(f"**{t('database', lang)}:** {database_label(settings)}")
     sb.markdown(f"**{t('model', lang)}:** {model_label(settings)}")
+    with sb:
+        model_status(warmup(settings), lang)
     sb.button(t("new_chat", lang), on_click=new_conversation, key="new_chat")
     sb.button(t("sign_out", lang), on_click=sign_out, key="sign_out")
     if user.role == "supervisor":
         _audit(settings, lang)
+
+
+def model_status(warm, lang: str) -> None:
+    """While the model warms up, a notice that refreshes itself every two seconds until it is ready."""
+    if warm is None:
+        return
+    if warm.busy:
+        _warming(warm, lang)
+    elif warm.state == "failed":
+        st.caption(t("model_failed", lang))
+    else:
+        st.caption(f"✓ {t('model_ready', lang)}")
+
+
+@st.fragment(run_every=2)
+def _warming(warm, lang: str) -> None:
+    if warm.busy:
+        st.info(t("model_warming", lang, secs=round(warm.elapsed())), icon="⏳")
+    else:
+        st.caption(f"✓ {t('model_ready', lang)}" if warm.state == "ready" else t("model_failed", lang))
 
 
 def _audit(settings, lang: str) -> None:

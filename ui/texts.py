@@ -53,6 +53,13 @@ LABELS: dict[str, dict[str, str]] = {
     "good": {"es": "Respuesta útil", "en": "Helpful answer"},
     "bad": {"es": "Respuesta incorrecta", "en": "Wrong answer"},
     "stage_queue": {"es": "En cola: posición {n}", "en": "In the queue: position {n}"},
+    "model_warming": {"es": "Preparando el modelo ({secs} s): se carga y lee el esquema una vez. Las búsquedas de "
+                            "reservas ya responden; una pregunta hecha ahora espera a que termine.",
+                      "en": "Getting the model ready ({secs} s): it loads and reads the schema once. Record look-ups "
+                            "already answer; a question asked now waits for it."},
+    "model_ready": {"es": "Modelo listo", "en": "Model ready"},
+    "model_failed": {"es": "El modelo no pudo prepararse; la primera pregunta dirá por qué.",
+                     "en": "The model could not be made ready; the first question will say why."},
     "stage_start": {"es": "Leyendo la pregunta…", "en": "Reading the question…"},
     "stage_link": {"es": "Leyendo la pregunta…", "en": "Reading the question…"},
     "stage_generate": {"es": "Escribiendo la consulta SQL…", "en": "Writing the SQL…"},

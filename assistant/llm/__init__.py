@@ -41,9 +41,9 @@ def make_chat_model(settings: Settings, **overrides) -> BaseChatModel:
 
         return make_openai_chat(settings.openai_base_url, settings.openai_model, settings.openai_api_key,
                                 **overrides)
-    from assistant.adapters import configured_adapter
+    from assistant.llm.adapters import configured_adapter
     from assistant.llm.llamacpp import LlamaCppChat
-    from assistant.models import locate
+    from assistant.llm.models import locate
 
     local = locate(settings.model)
     adapter = overrides.pop("adapter", None) or configured_adapter(settings)
@@ -51,7 +51,8 @@ def make_chat_model(settings: Settings, **overrides) -> BaseChatModel:
     return LlamaCppChat(model_path=str(local.path), model_name=label,
                         chat_format=settings.chat_format or None, n_ctx=max(4096, settings.n_ctx),
                         n_threads=settings.n_threads, lora_path=str(adapter.path) if adapter else None,
-                        prompt_style=adapter.prompt if adapter else "", **overrides)
+                        prompt_style=adapter.prompt if adapter else "",
+                        persist_prefix=settings.prefix_cache == "on", **overrides)
 
 
 __all__ = ["TEST_MODEL_ENV", "make_chat_model", "seam_model"]

@@ -19,6 +19,8 @@ per generated token. A per-instance wrapper around `eval` records exactly that.
 """
 from __future__ import annotations
 
+import contextlib
+import logging
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -42,6 +44,9 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from pydantic import ConfigDict, Field
 
 from assistant.errors import AssistantError, ModelNotFound
+from assistant.llm import prefix_cache
+
+log = logging.getLogger("abordo.model")
 
 N_BATCH = 512
 MIN_CTX = 4096
@@ -112,6 +117,7 @@ class LoadedLlama:
         # Saved KV states of warmed prefixes: restored when a prompt shares more with one of them than
         # with whatever is in the KV cache now (another system prompt ran in between).
         self.snapshots: list[tuple[list[int], Any]] = []
+        self.known: dict[str, list[int]] = {}     # prefix_cache digest -> the tokens of its snapshot
         original_generate = llm.generate
 
         def generate_with_snapshots(tokens: Sequence[int], *args, **kwargs):
@@ -121,23 +127,54 @@ class LoadedLlama:
 
         llm.generate = generate_with_snapshots
 
-    def snapshot(self) -> int:
+    def snapshot(self) -> Any:
         """Keep the current KV state (call with `lock` held, right after evaluating a static prefix).
 
-        Returns the number of tokens kept. At most MAX_SNAPSHOTS are kept (least recently used dropped).
-        The copy of llama-cpp-python's score matrix (n_batch x vocab floats, ~300 MB for Qwen) is
-        replaced by one zero row: with logits_all=False sampling never reads it, and load_state
-        broadcasts the row.
+        Returns the state kept (a `LlamaState`; `input_ids` are its tokens). At most MAX_SNAPSHOTS are
+        kept (least recently used dropped). The copy of llama-cpp-python's score matrix (n_batch x vocab
+        floats, ~300 MB for Qwen) is replaced by one zero row: with logits_all=False sampling never
+        reads it, and load_state broadcasts the row.
         """
         import numpy as np
 
         llm = self.llm
         state = llm.save_state()
         state.scores = np.zeros((1, llm.n_vocab()), dtype=np.single)
-        prefix = llm._input_ids.tolist()
+        self._keep(llm._input_ids.tolist(), state)
+        return state
+
+    def kept(self, digest: str) -> int:
+        """Tokens of the prefix filed under `digest` when its state is still among the snapshots, else 0."""
+        tokens = self.known.get(digest)
+        return len(tokens) if tokens and any(p == tokens for p, _ in self.snapshots) else 0
+
+    def _keep(self, prefix: list[int], state: Any) -> None:
         self.snapshots = [(p, st) for p, st in self.snapshots if p != prefix][-(MAX_SNAPSHOTS - 1):]
         self.snapshots.append((prefix, state))
-        return len(prefix)
+
+    def adopt(self, saved) -> None:
+        """Load a prefix state saved by another process (`prefix_cache.SavedPrefix`) into the KV cache
+        and keep it as a snapshot, as if this process had just evaluated it (call with `lock` held).
+        Raises RuntimeError when llama.cpp refuses the bytes."""
+        import numpy as np
+        from llama_cpp.llama import LlamaState
+
+        llm = self.llm
+        if saved.n_tokens >= llm.n_ctx():
+            raise ValueError(f"the saved prefix has {saved.n_tokens} tokens, more than this context holds")
+        ids = np.zeros(llm.n_ctx(), dtype=np.intc)      # llama-cpp-python keeps one buffer of n_ctx token ids
+        ids[:saved.n_tokens] = saved.input_ids
+        state = LlamaState(input_ids=ids,
+                           scores=np.zeros((1, llm.n_vocab()), dtype=np.single), n_tokens=saved.n_tokens,
+                           llama_state=saved.state, llama_state_size=len(saved.state), seed=saved.seed)
+        try:
+            llm.load_state(state)
+        except Exception:
+            llm.reset()                      # nothing half-loaded stays in the KV cache
+            with contextlib.suppress(Exception):
+                llm._ctx.kv_cache_clear()
+            raise
+        self._keep(list(saved.input_ids), state)
 
     def _restore_best(self, tokens: list[int]) -> None:
         current = _common_prefix(self.llm._input_ids.tolist(), tokens)
@@ -177,7 +214,7 @@ def load_llama(model_path: str | Path, n_ctx: int = MIN_CTX, n_threads: int = 2,
     """The process-wide `Llama` for these parameters, loaded on first use (thread-safe).
 
     `lora_path` is a GGUF LoRA adapter llama.cpp applies on top of the (quantised) base at load time;
-    the caller has verified it (`assistant.adapters`)."""
+    the caller has verified it (`assistant.llm.adapters`)."""
     path = Path(model_path)
     if not path.is_file():
         raise ModelNotFound(f"model file {path} does not exist: set ABORDO_MODEL to an existing .gguf file "
@@ -270,8 +307,9 @@ class LlamaCppChat(BaseChatModel):
     max_tokens: int | None = 256
     stop: list[str] | None = None
     seed: int = 0
-    lora_path: str | None = None      # a verified GGUF LoRA adapter (assistant.adapters)
+    lora_path: str | None = None      # a verified GGUF LoRA adapter (assistant.llm.adapters)
     prompt_style: str = ""            # the prompt the adapter was trained with ('' = the base prompt)
+    persist_prefix: bool = True       # warm() saves/restores the prefix state on disk (prefix_cache)
     extra_params: dict[str, Any] = Field(default_factory=dict)
 
     @property
@@ -397,22 +435,86 @@ class LlamaCppChat(BaseChatModel):
 
     # ------------------------------------------------------------ cache helpers
 
-    def warm(self, messages: Sequence[BaseMessage], keep: bool = True) -> dict[str, Any]:
+    def warm(self, messages: Sequence[BaseMessage], keep: bool = True, persist: bool | None = None) -> dict[str, Any]:
         """Evaluate a static prefix (typically the system prompt) now, so the first question is fast.
 
         Runs a one-token completion over `messages`; later calls whose formatted prompt starts with
         the same tokens reuse that KV cache. With `keep`, the KV state is also saved (a few tens of MB)
         and restored automatically when a later prompt shares this prefix but another prompt ran in
-        between (llama.cpp's own reuse only looks at the previous call). Returns the call's metadata
-        (new_prompt_tokens, timings, and `kept_tokens`).
+        between (llama.cpp's own reuse only looks at the previous call).
+
+        With `persist` (default: the `persist_prefix` field), the state is also kept on disk
+        (`prefix_cache`): a saved state for exactly this model, adapter, prompt and build is loaded
+        instead of evaluating (a fraction of a second against minutes); otherwise the prefix is
+        evaluated and saved for the next process. Returns the call's metadata (new_prompt_tokens,
+        timings, `kept_tokens`, and `prefix_state`: "restored", "saved", "memory" or "off").
         """
+        persist = self.persist_prefix if persist is None else persist
         loaded = self.loaded()
         with loaded.lock:
-            result = self._generate(list(messages), max_tokens=1)
-            meta = dict(result.generations[0].message.response_metadata)
-            if keep:
-                meta["kept_tokens"] = loaded.snapshot()
+            if not (keep and persist):
+                return self._evaluate_prefix(loaded, messages, keep) | {"prefix_state": "memory" if keep else "off"}
+            key = self.prefix_key(messages)
+            kept = loaded.kept(key.digest())
+            if kept:
+                return {"prefix_state": "ready", "kept_tokens": kept, "new_prompt_tokens": 0, "total_seconds": 0.0}
+            path = prefix_cache.path_for(key)
+            meta = None
+            try:
+                with prefix_cache.exclusive():
+                    restored = self._restore_prefix(loaded, key, path)
+                    if restored is not None:
+                        return restored
+                    meta = self._evaluate_prefix(loaded, messages, keep)
+                    state = loaded.snapshots[-1][1]          # the one _evaluate_prefix just kept
+                    prefix_cache.write(path, key, [int(t) for t in state.input_ids[:state.n_tokens]], state.llama_state,
+                                       seed=state.seed, build_seconds=meta.get("total_seconds", 0.0))
+                    prefix_cache.prune(protect=path)
+                loaded.known[key.digest()] = [int(t) for t in state.input_ids[:state.n_tokens]]
+            except (OSError, prefix_cache.PrefixCacheError) as exc:
+                # A read-only or full disk costs the next process a minute, never this answer.
+                log.warning("prompt prefix not saved (%s): the next process reads it again", exc)
+                if meta is None:
+                    meta = self._evaluate_prefix(loaded, messages, keep)
+                return meta | {"prefix_state": "memory"}
+            return meta | {"prefix_state": "saved", "prefix_file": str(path)}
+
+    def prefix_key(self, messages: Sequence[BaseMessage]) -> prefix_cache.PrefixKey:
+        """What a saved state of `messages` is filed under (hashes the model once per file version)."""
+        return prefix_cache.PrefixKey(
+            model_sha256=prefix_cache.file_sha256(self.model_path),
+            adapter_sha256=prefix_cache.file_sha256(self.lora_path) if self.lora_path else "",
+            prefix_sha256=prefix_cache.text_sha256(*(f"{m['role']}\n{m['content']}" for m in to_llama_messages(messages))),
+            chat_format=self.chat_format or "", n_ctx=max(MIN_CTX, int(self.n_ctx)), n_batch=N_BATCH,
+            llama_cpp=prefix_cache.llama_cpp_build())
+
+    def _evaluate_prefix(self, loaded: LoadedLlama, messages: Sequence[BaseMessage], keep: bool) -> dict[str, Any]:
+        result = self._generate(list(messages), max_tokens=1)
+        meta = dict(result.generations[0].message.response_metadata)
+        if keep:
+            meta["kept_tokens"] = loaded.snapshot().n_tokens
         return meta
+
+    @staticmethod
+    def _restore_prefix(loaded: LoadedLlama, key, path) -> dict[str, Any] | None:
+        """The saved state at `path` loaded into `loaded`, or None when there is none or it is unusable
+        (then it is deleted, with one line saying why, and the caller evaluates and saves it again)."""
+        started = time.perf_counter()
+        try:
+            saved = prefix_cache.read(path, key)
+            loaded.adopt(saved)
+        except FileNotFoundError:
+            return None
+        except (prefix_cache.UnusableState, RuntimeError, ValueError) as exc:
+            log.warning("saved prompt prefix %s ignored and rebuilt: %s", path.name, exc)
+            prefix_cache.discard(path)
+            return None
+        prefix_cache.touch(path)
+        loaded.known[key.digest()] = list(saved.input_ids)
+        seconds = time.perf_counter() - started
+        return {"prefix_state": "restored", "prefix_file": str(path), "kept_tokens": saved.n_tokens,
+                "new_prompt_tokens": 0, "load_seconds": round(loaded.load_seconds, 3),
+                "restore_seconds": round(seconds, 3), "total_seconds": round(seconds, 3)}
 
     def count_tokens(self, messages: Sequence[BaseMessage]) -> int:
         """Rough token count of the messages' text with this model's tokenizer (no template)."""

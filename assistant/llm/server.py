@@ -10,6 +10,7 @@ without shared libraries, into the user cache, keyed by the binding's version; a
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -17,6 +18,7 @@ import sys
 import tarfile
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
@@ -41,7 +43,7 @@ def binding_version() -> str:
 
 def server_path(version: str | None = None) -> Path:
     """Beside the fetched models (like them, costly to make and independent of ABORDO_HOME)."""
-    from assistant.models import model_dir
+    from assistant.llm.models import model_dir
 
     return model_dir().parent / "llama-server" / (version or binding_version()) / "llama-server"
 
@@ -103,7 +105,8 @@ def server_command(binary: Path, model: Path, *, port: int, parallel: int, slot_
                    draft: Path | None = None, lora: Path | None = None, host: str = "127.0.0.1") -> list[str]:
     """The command line: N slots of `slot_ctx` tokens each, continuous batching, a prompt cache per slot."""
     cmd = [str(binary), "-m", str(model), "--host", host, "--port", str(port), "-np", str(parallel),
-           "-c", str(slot_ctx * parallel), "-t", str(threads), "--temp", "0", "--no-webui", "--metrics"]
+           "-c", str(slot_ctx * parallel), "-t", str(threads), "--temp", "0", "--no-webui", "--metrics",
+           "--slot-save-path", f"{slot_dir()}{os.sep}"]
     if draft is not None:
         cmd += ["--model-draft", str(draft)]
     if lora is not None:
@@ -136,3 +139,105 @@ def wait_ready(base: str, proc: subprocess.Popen | None = None, timeout: float =
             pass
         time.sleep(0.5)
     raise ModelServerError(f"llama-server did not become ready within {timeout:.0f} s")
+
+
+# ------------------------------------------------------------------ the prompt prefix in every slot
+
+def slot_dir() -> Path:
+    """Where llama-server saves and restores slot states (`--slot-save-path`): beside the in-process
+    backend's saved prefixes (their files differ: llama-server writes its own format)."""
+    from assistant.llm.prefix_cache import cache_dir
+
+    return cache_dir() / "server"
+
+
+def _post(base: str, path: str, body: dict, timeout: float = 600) -> dict:
+    import json
+
+    req = urllib.request.Request(base.rstrip("/") + path, data=json.dumps(body).encode(), method="POST",
+                                 headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return json.loads(r.read() or b"{}")
+    except urllib.error.HTTPError as exc:
+        detail = exc.read()[:300].decode(errors="replace")
+        raise ModelServerError(f"llama-server {path}: HTTP {exc.code} {detail}") from None
+    except OSError as exc:
+        raise ModelServerError(f"llama-server {path}: {exc}") from None
+
+
+def warm_slots(base: str, system: str, parallel: int) -> None:
+    """Read the static prefix into every slot at once (one token back each, `id_slot` names the slot)."""
+    import threading
+
+    errors: list[Exception] = []
+
+    def one(slot: int) -> None:
+        try:
+            _post(base, "/v1/chat/completions", {"messages": [{"role": "system", "content": system},
+                                                              {"role": "user", "content": "SELECT 1"}],
+                                                 "max_tokens": 1, "temperature": 0, "id_slot": slot})
+        except ModelServerError as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(parallel)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+
+
+def prepare_slots(base: str, key, system: str, parallel: int, *, say: Callable[[str], None] = print) -> dict:
+    """Every slot holding the prompt prefix: restored from the saved slot state for exactly this `key`
+    (a `prefix_cache.PrefixKey`) when it exists and checks out, else read into every slot and saved
+    from slot 0 for the next start. The file llama-server writes is checked by the SHA-256 in a sidecar
+    written after it; it is written under a temporary name and renamed, so a crash leaves no half-file
+    under the final name. Returns {"how": "restored" | "saved", "seconds": ..., "tokens": ...}."""
+    import json
+
+    from assistant.llm import prefix_cache
+    from assistant.llm.models import sha256_of
+
+    directory = slot_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    name = f"{key.digest()}.slot"
+    final, sidecar = directory / name, directory / f"{name}.json"
+    started = time.perf_counter()
+    with prefix_cache.exclusive(directory):
+        if final.exists() and sidecar.exists():
+            try:
+                meta = json.loads(sidecar.read_text())
+                if meta.get("key") != key.digest() or meta.get("size") != final.stat().st_size \
+                        or meta.get("sha256") != sha256_of(final):
+                    raise ModelServerError("it does not match its checksum or key")
+                tokens = [_post(base, f"/slots/{i}?action=restore", {"filename": name}).get("n_restored", 0)
+                          for i in range(parallel)]
+                if min(tokens) <= 0:
+                    raise ModelServerError("llama-server restored no tokens")
+                prefix_cache.touch(final)
+                return {"how": "restored", "seconds": time.perf_counter() - started, "tokens": tokens[0]}
+            except (ModelServerError, ValueError, OSError) as exc:
+                say(f"abordo model serve: the saved slot state {name} is ignored and rebuilt: {exc}")
+                for i in range(parallel):
+                    with contextlib.suppress(ModelServerError):
+                        _post(base, f"/slots/{i}?action=erase", {})
+        for stale in (final, sidecar):
+            stale.unlink(missing_ok=True)
+        warm_slots(base, system, parallel)
+        partial = f".{name}.{os.getpid()}.partial"
+        saved = _post(base, "/slots/0?action=save", {"filename": partial})
+        written = directory / partial
+        try:
+            digest, size = sha256_of(written), written.stat().st_size
+            os.replace(written, final)
+        finally:
+            written.unlink(missing_ok=True)
+        prefix_cache.atomic_write(sidecar, [json.dumps({"key": key.digest(), "sha256": digest, "size": size,
+                                                         "n_tokens": saved.get("n_saved", 0)}).encode()])
+        prefix_cache.prune(directory, protect=final, suffix=".slot")
+        for orphan in directory.glob("*.slot.json"):
+            if not orphan.with_suffix("").exists():
+                orphan.unlink(missing_ok=True)
+    return {"how": "saved", "seconds": time.perf_counter() - started, "tokens": saved.get("n_saved", 0)}

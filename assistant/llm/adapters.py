@@ -19,7 +19,7 @@ from pathlib import Path
 
 from assistant.errors import AssistantError
 
-SHIPPED_DIR = Path(__file__).resolve().parent / "adapters"
+SHIPPED_DIR = Path(__file__).resolve().parent.parent / "adapters"   # assistant/adapters/, shipped with the package
 MANIFEST_SUFFIX = ".manifest.json"
 TAUGHT_PROMPTS = ("taught-v1",)
 _VERIFIED: dict[tuple[str, int, float], str] = {}
@@ -56,7 +56,7 @@ def shipped_adapter(model_name: str) -> Path:
 
 def _sha256(path: Path) -> str:
     """The file's SHA-256, remembered per (path, size, mtime) so a process hashes an adapter once."""
-    from assistant.models import sha256_of
+    from assistant.llm.models import sha256_of
 
     st = path.stat()
     key = (str(path.resolve()), st.st_size, st.st_mtime)
@@ -113,7 +113,7 @@ def configured_adapter(settings, *, quiet: bool = False) -> Adapter | None:
     """The adapter of these settings for the in-process model (never for an OpenAI-compatible endpoint)."""
     if settings.openai_base_url:
         return None
-    from assistant.models import locate
+    from assistant.llm.models import locate
 
     local = locate(settings.model)
     return resolve_adapter(settings.adapter, local.label, local.known.sha256 if local.known else None, quiet=quiet)
