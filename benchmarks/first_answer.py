@@ -156,14 +156,17 @@ def main() -> None:
     ap.add_argument("--questions", type=int, default=10, help="dev questions asked one process each, saved prefix")
     ap.add_argument("--cold", type=int, default=3, help="of those, asked again with prefix_cache=off")
     ap.add_argument("--ui", action="store_true", help="also `abordo ui` to the first answer in Chromium")
+    ap.add_argument("--parts", default="ask,serve", help="which of ask, serve (plus --server, --ui) to run")
     ap.add_argument("--server", action="store_true", help="also `abordo model serve` (llama-server)")
+    ap.add_argument("--prefix-dir", default="", help="where saved states go (default: a new temporary folder; "
+                                                     "the machine's cache measures a machine that ran `make demo`)")
     args = ap.parse_args()
 
     from assistant.users import ensure_demo_users, issue_token
     from db.settings import load_settings
 
     work = Path(tempfile.mkdtemp(prefix="abordo-first-answer-"))
-    env = {**os.environ, "ABORDO_MODEL": args.model, "ABORDO_PREFIX_DIR": str(work / "prefix"),
+    env = {**os.environ, "ABORDO_MODEL": args.model, "ABORDO_PREFIX_DIR": args.prefix_dir or str(work / "prefix"),
            "ABORDO_APP_URL": f"sqlite:///{work / 'app.sqlite'}"}
     env.pop("ABORDO_OPENAI_BASE_URL", None)
     settings = load_settings(env)
@@ -179,38 +182,43 @@ def main() -> None:
     warm_s = time.perf_counter() - started
     print(f"abordo model warm (once per machine): {warm_s:.1f} s — {warm.stdout.strip()}")
 
-    saved = [one_shot(q, env) for q in questions]
-    for row in saved:
-        print(f"  saved  {row['wall_s']:6.1f} s  ({row['new_prompt_tokens']} new prompt tokens)  {row['question'][:60]}")
+    parts = set(args.parts.split(",")) | ({"server"} if args.server else set()) | ({"ui"} if args.ui else set())
+    result: dict = {"machine": machine(settings), "model": args.model, "parts": sorted(parts),
+                    "warm_s": round(warm_s, 1), "warm_said": warm.stdout.strip()}
     cold_env = {**env, "ABORDO_PREFIX_CACHE": "off"}
-    cold = [one_shot(q, cold_env) for q in questions[: args.cold]]
-    for row in cold:
-        print(f"  cold   {row['wall_s']:6.1f} s  ({row['new_prompt_tokens']} new prompt tokens)  {row['question'][:60]}")
-    same = [a["sql"] == b["sql"] for a, b in zip(saved, cold)]
-
-    result = {"machine": machine(settings), "model": args.model, "warm_once_s": round(warm_s, 1),
-              "ask_saved": {"n": len(saved), "p50_s": round(statistics.median(r["wall_s"] for r in saved), 2),
-                            "max_s": max(r["wall_s"] for r in saved), "rows": saved},
-              "ask_cold": {"n": len(cold), "p50_s": round(statistics.median(r["wall_s"] for r in cold), 2),
-                           "rows": cold},
-              "same_sql_saved_vs_cold": f"{sum(same)}/{len(same)}"}
-    result["ask_speedup"] = round(result["ask_cold"]["p50_s"] / result["ask_saved"]["p50_s"], 1)
-
-    result["serve_saved"] = api_first_answer(env, token, questions[0], work, "saved")
-    result["serve_cold"] = api_first_answer(cold_env, token, questions[0], work, "cold")
-    if args.server:
-        result["model_server_first_start"] = model_server(env, work, "first", questions[0])
-        result["model_server_restart"] = model_server(env, work, "restart", questions[0])
-    if args.ui:
-        result["ui_restart_saved"] = ui_first_answer(env, work, questions[0])
+    if "ask" in parts:
+        saved = [one_shot(q, env) for q in questions]
+        for row in saved:
+            print(f"  saved  {row['wall_s']:6.1f} s  ({row['new_prompt_tokens']} new prompt tokens)  {row['question'][:60]}")
+        cold = [one_shot(q, cold_env) for q in questions[: args.cold]]
+        for row in cold:
+            print(f"  cold   {row['wall_s']:6.1f} s  ({row['new_prompt_tokens']} new prompt tokens)  {row['question'][:60]}")
+        same = [a["sql"] == b["sql"] for a, b in zip(saved, cold)]
+        result["ask_saved"] = {"n": len(saved), "p50_s": round(statistics.median(r["wall_s"] for r in saved), 2),
+                               "max_s": max(r["wall_s"] for r in saved), "rows": saved}
+        result["ask_cold"] = {"n": len(cold), "p50_s": round(statistics.median(r["wall_s"] for r in cold), 2),
+                              "rows": cold}
+        result["same_sql_saved_vs_cold"] = f"{sum(same)}/{len(same)}"
+        result["ask_speedup"] = round(result["ask_cold"]["p50_s"] / result["ask_saved"]["p50_s"], 1)
+    steps = []
+    if "serve" in parts:
+        steps += [("serve_saved", lambda: api_first_answer(env, token, questions[0], work, "saved")),
+                  ("serve_cold", lambda: api_first_answer(cold_env, token, questions[0], work, "cold"))]
+    if "server" in parts:
+        steps += [("model_server_first_start", lambda: model_server(env, work, "first", questions[0])),
+                  ("model_server_restart", lambda: model_server(env, work, "restart", questions[0]))]
+    if "ui" in parts:
+        steps += [("ui_restart_saved", lambda: ui_first_answer(env, work, questions[0]))]
+    for name, step in steps:          # one failing part is recorded, the others still measured
+        try:
+            result[name] = step()
+        except (Exception, SystemExit) as exc:
+            result[name] = {"error": f"{type(exc).__name__}: {exc}"[:500]}
+        print(name, result[name])
 
     print(json.dumps({k: v for k, v in result.items() if k not in ("machine",)}, indent=1, default=str)[:4000])
-    print(f"\n| | p50 / time |\n|---|---|\n| `abordo ask`, saved prefix (n={len(saved)}) | "
-          f"{result['ask_saved']['p50_s']:.1f} s |\n| `abordo ask`, prefix read again (n={len(cold)}) | "
-          f"{result['ask_cold']['p50_s']:.1f} s |\n| `abordo serve` start → first answer, saved | "
-          f"{result['serve_saved']['first_answer_s']:.1f} s |\n| `abordo serve` start → first answer, read again | "
-          f"{result['serve_cold']['first_answer_s']:.1f} s |")
-    write_result(f"first-answer-{args.model}", result)
+    write_result(f"first-answer-{args.model}" + ("" if parts >= {"ask", "serve"} else "-" + "-".join(sorted(parts))),
+                 result)
 
 
 if __name__ == "__main__":

@@ -103,7 +103,9 @@ def _run(cmd: list[str], what: str) -> None:
 
 def server_command(binary: Path, model: Path, *, port: int, parallel: int, slot_ctx: int, threads: int,
                    draft: Path | None = None, lora: Path | None = None, host: str = "127.0.0.1") -> list[str]:
-    """The command line: N slots of `slot_ctx` tokens each, continuous batching, a prompt cache per slot."""
+    """The command line: N slots of `slot_ctx` tokens each, continuous batching, a prompt cache per slot,
+    slot states saved to and restored from `slot_dir()` (created here: llama-server refuses a missing one)."""
+    slot_dir().mkdir(parents=True, exist_ok=True)
     cmd = [str(binary), "-m", str(model), "--host", host, "--port", str(port), "-np", str(parallel),
            "-c", str(slot_ctx * parallel), "-t", str(threads), "--temp", "0", "--no-webui", "--metrics",
            "--slot-save-path", f"{slot_dir()}{os.sep}"]
