@@ -303,7 +303,8 @@ def test_a_restarted_page_restores_the_saved_prompt_prefix(server, browser, seed
         assert reply.locator('[data-testid="stCaptionContainer"]').count() > 0
         said = log_path.read_text()
         assert "prompt prefix restored" in said, said[-3000:]
-        assert "prefix state: ready" in (tmp_path / "cache" / "warm.log").read_text()
+        warmed = (tmp_path / "cache" / "warm.log").read_text()
+        assert "prefix state: ready" in warmed or "prefix state: restored" in warmed, warmed   # never read again
         page.context.close()
 
 
