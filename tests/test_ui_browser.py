@@ -75,8 +75,9 @@ def _ui_server(home: Path, db: Path, app_url: str, log_path: Path, **env_extra: 
 
 
 @pytest.fixture(scope="module")
-def server(seeded_demo, tmp_path_factory):
-    """`abordo ui` on a seeded demo (1000 passengers) with the real model; yields (url, db_path, log_path)."""
+def server(seeded_demo, tmp_path_factory, _session_prefix_dir):
+    """`abordo ui` on a seeded demo (1000 passengers) with the real model; yields (url, db_path, log_path).
+    Module-scoped, so set up before the per-test environment: the session's prefix folder is passed on."""
     from assistant.errors import ModelNotFound
     from assistant.llm.models import locate
     from assistant.users import ensure_demo_users
@@ -93,7 +94,7 @@ def server(seeded_demo, tmp_path_factory):
     ensure_demo_users(app_url)
     ARTIFACTS.mkdir(exist_ok=True)
     log_path = ARTIFACTS / "ui-server.log"
-    with _ui_server(home, db, app_url, log_path) as url:
+    with _ui_server(home, db, app_url, log_path, ABORDO_PREFIX_DIR=str(_session_prefix_dir)) as url:
         yield url, db, log_path
 
 
