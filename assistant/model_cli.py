@@ -128,10 +128,10 @@ def warm_cmd(ctx: click.Context, force: bool) -> None:
     if settings.prefix_cache != "on":
         raise click.UsageError("prefix_cache is off: turn it on (ABORDO_PREFIX_CACHE=on) to save the prefix")
     assistant = _assistant_for_prefix(settings)
-    if force:
-        prefix_cache.discard(prefix_cache.path_for(assistant.chat.prefix_key(assistant.prefix_messages())))
     key = assistant.chat.prefix_key(assistant.prefix_messages())
     path = prefix_cache.path_for(key)
+    if force:
+        prefix_cache.discard(path)
     try:
         saved = prefix_cache.read(path, key)        # the whole file checked, not only its header
         click.echo(f"prefix state: ready ({saved.n_tokens:,} tokens, checked): {path}")
@@ -194,8 +194,8 @@ def serve_cmd(ctx, port, parallel, draft, slot_ctx, build_only, no_warm) -> None
     import signal
 
     from assistant.llm.adapters import configured_adapter
-    from assistant.llm.server import build_server, server_command, start_server, wait_ready
     from assistant.llm.models import locate
+    from assistant.llm.server import build_server, server_command, start_server, wait_ready
     from db.settings import user_cache_dir
 
     settings = settings_of(ctx)
@@ -238,13 +238,13 @@ def _prefix_in_slots(settings, base: str, parallel: int, slot_ctx: int, model_pa
     With a draft model the prefix is read (its own cache is not in the saved state)."""
     import time
 
-    from langchain_core.language_models.fake_chat_models import FakeListChatModel
-
     from assistant.llm import prefix_cache
+    from assistant.llm.openai_compat import make_openai_chat
     from assistant.llm.server import prepare_slots, warm_slots
     from assistant.pipeline import Assistant
 
-    system = Assistant(settings, chat_model=FakeListChatModel(responses=[""])).system_prompt
+    # The prompt the server's clients send: they reach it as an endpoint, with the base (untaught) prefix.
+    system = Assistant(settings, chat_model=make_openai_chat(f"{base}/v1", max_tokens=1)).system_prompt
     if draft or settings.prefix_cache != "on":
         started = time.perf_counter()
         warm_slots(base, system, parallel)

@@ -49,13 +49,6 @@ class Warmup:
         finally:
             self.seconds = time.perf_counter() - self.started
 
-    def wait(self, timeout: float | None = None) -> bool:
-        """True once it has finished (ready or failed) within `timeout` seconds."""
-        thread = self._thread
-        if thread is not None:
-            thread.join(timeout)
-        return self.state in ("ready", "failed")
-
     @property
     def busy(self) -> bool:
         return self.state == "warming"

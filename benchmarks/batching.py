@@ -45,8 +45,8 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
 
-    from assistant.llm.server import build_server, server_command, start_server, wait_ready
     from assistant.llm.models import locate
+    from assistant.llm.server import build_server, server_command, start_server, wait_ready
     from db.settings import load_settings
     from tests.test_api import _free_port
 

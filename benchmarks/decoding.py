@@ -63,13 +63,12 @@ def requests(db_url: str, n: int) -> tuple[str, list[tuple[str, str]]]:
 
 
 def run(config: str, model_path: str, system: str, reqs: list[tuple[str, str]]) -> dict:
+    import llama_cpp
     from llama_cpp import Llama
     from llama_cpp.llama_speculative import LlamaPromptLookupDecoding
 
     from assistant.llm.llamacpp import MIN_CTX, N_BATCH
     from assistant.pipeline import SQL_STOP
-
-    import llama_cpp
 
     kwargs = {}
     if config == "flash":

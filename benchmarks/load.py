@@ -87,8 +87,8 @@ def main() -> None:
     levels = [int(x) for x in args.clients.split(",")]
 
     from api.app import create_app
-    from assistant.llm.server import build_server, server_command, start_server, wait_ready
     from assistant.llm.models import locate
+    from assistant.llm.server import build_server, server_command, start_server, wait_ready
     from assistant.users import add_user, issue_token
     from db.settings import load_settings
     from seed_data.loaders import seed_database

@@ -21,8 +21,8 @@ QUESTIONS = ("dev-005", "dev-036", "dev-041", "dev-046", "dev-006")    # as in b
 
 
 def main() -> None:
-    from assistant.llm.server import build_server, server_command, start_server, wait_ready
     from assistant.llm.models import locate
+    from assistant.llm.server import build_server, server_command, start_server, wait_ready
     from assistant.pipeline import Assistant
     from db.settings import load_settings
     from evaluation.questions import question_lines

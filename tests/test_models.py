@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from assistant.llm import models
 from assistant.errors import ModelFetchError, ModelNotFound
+from assistant.llm import models
 
 PARTS = [b"GGUF" + bytes(range(256)) * 40, b"second part " * 500, b"tail\x00\x01\x02" * 77]
 BLOB = b"".join(PARTS)

@@ -453,7 +453,7 @@ class LlamaCppChat(BaseChatModel):
         loaded = self.loaded()
         with loaded.lock:
             if not (keep and persist):
-                return self._evaluate_prefix(loaded, messages, keep) | {"prefix_state": "memory" if keep else "off"}
+                return self._evaluate_prefix(loaded, messages, keep)[0] | {"prefix_state": "memory" if keep else "off"}
             key = self.prefix_key(messages)
             kept = loaded.kept(key.digest())
             if kept:
@@ -465,8 +465,7 @@ class LlamaCppChat(BaseChatModel):
                     restored = self._restore_prefix(loaded, key, path)
                     if restored is not None:
                         return restored
-                    meta = self._evaluate_prefix(loaded, messages, keep)
-                    state = loaded.snapshots[-1][1]          # the one _evaluate_prefix just kept
+                    meta, state = self._evaluate_prefix(loaded, messages, keep)
                     prefix_cache.write(path, key, [int(t) for t in state.input_ids[:state.n_tokens]], state.llama_state,
                                        seed=state.seed, build_seconds=meta.get("total_seconds", 0.0))
                     prefix_cache.prune(protect=path)
@@ -475,7 +474,7 @@ class LlamaCppChat(BaseChatModel):
                 # A read-only or full disk costs the next process a minute, never this answer.
                 log.warning("prompt prefix not saved (%s): the next process reads it again", exc)
                 if meta is None:
-                    meta = self._evaluate_prefix(loaded, messages, keep)
+                    meta, _ = self._evaluate_prefix(loaded, messages, keep)
                 return meta | {"prefix_state": "memory"}
             return meta | {"prefix_state": "saved", "prefix_file": str(path)}
 
@@ -488,12 +487,15 @@ class LlamaCppChat(BaseChatModel):
             chat_format=self.chat_format or "", n_ctx=max(MIN_CTX, int(self.n_ctx)), n_batch=N_BATCH,
             llama_cpp=prefix_cache.llama_cpp_build())
 
-    def _evaluate_prefix(self, loaded: LoadedLlama, messages: Sequence[BaseMessage], keep: bool) -> dict[str, Any]:
+    def _evaluate_prefix(self, loaded: LoadedLlama, messages: Sequence[BaseMessage], keep: bool
+                         ) -> tuple[dict[str, Any], Any]:
+        """Read `messages` now: the call's metadata, and the state kept as a snapshot (None without `keep`)."""
         result = self._generate(list(messages), max_tokens=1)
         meta = dict(result.generations[0].message.response_metadata)
-        if keep:
-            meta["kept_tokens"] = loaded.snapshot().n_tokens
-        return meta
+        state = loaded.snapshot() if keep else None
+        if state is not None:
+            meta["kept_tokens"] = state.n_tokens
+        return meta, state
 
     @staticmethod
     def _restore_prefix(loaded: LoadedLlama, key, path) -> dict[str, Any] | None:
