@@ -69,7 +69,8 @@ def catalog_init(ctx: click.Context, db_url: str | None, sample: bool) -> None:
 @click.argument("path", required=False)
 @click.pass_context
 def catalog_check(ctx: click.Context, db_url: str | None, path: str | None) -> None:
-    """Validate a catalog file (and, with --db, that its tables and columns exist)."""
+    """Validate a catalog file (and, with --db, that its tables and columns exist, that each view's
+    joins follow a foreign key and that each view runs)."""
     from db.catalog import check_against_database, load_catalog
     from db.engines import check_reachable, make_engine
 
@@ -79,5 +80,7 @@ def catalog_check(ctx: click.Context, db_url: str | None, path: str | None) -> N
         engine = make_engine(db_url)
         check_reachable(engine)
         check_against_database(catalog, engine)
-    click.echo(f"catalog {catalog.source}: {len(catalog.exposed_tables)} exposed tables, "
+    views = (f"{len(catalog.views)} views ({sum(len(v.columns) for v in catalog.views.values())} columns), "
+             if catalog.views else "")
+    click.echo(f"catalog {catalog.source}: {len(catalog.exposed_tables)} exposed tables, {views}"
                f"roles {', '.join(catalog.roles)}: ok")

@@ -128,6 +128,62 @@ def _infer(tables: dict[str, dict], schema: dict[str, dict]) -> dict:
     return out
 
 
+_ROLE_SUFFIX = re.compile(r"(_id|_code|_no|_number|_key|id)$", re.I)
+MAX_VIEW_DEPTH = 3
+_PLAIN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _draft_views(tables: dict[str, dict], schema: dict[str, dict]) -> dict:
+    """One view per exposed table (named like it): the table's columns under their names, then every
+    parent reached along foreign keys (up to MAX_VIEW_DEPTH joins away, no table twice on one path),
+    its columns prefixed by the role of the key it is reached by ('origin_city' through `origin`,
+    'customer_name' through `customer_id`). A name that would mean two things gets a number. A
+    foreign key to a hidden table, or to a column that is not the parent's one-column key, is not
+    walked: a view never has more rows than its table."""
+    exposed = {t for t, entry in tables.items() if entry.get("exposed")}
+    views: dict = {}
+    for table in sorted(exposed):
+        joins: dict[str, str] = {}
+        names: dict[str, str] = {}       # view column -> "join.column" (or the table's own column)
+        for col in tables[table]["columns"]:
+            names[col] = col
+        explicit: dict[str, str] = {}
+        queue = [("", table, (table,))]
+        while queue:
+            parent, at, path = queue.pop(0)
+            for column, target in sorted(schema[at]["fks"].items()):
+                ref_table, _, ref_col = target.partition(".")
+                if (ref_table not in exposed or ref_table in path or schema[ref_table]["pk"] != [ref_col]
+                        or len(path) > MAX_VIEW_DEPTH or column not in tables[at]["columns"]):
+                    continue
+                role = _ROLE_SUFFIX.sub("", column).strip("_")
+                if len(role) < 3:                 # 'aid' -> 'a': the table says more
+                    role = ref_table.rstrip("s") if ref_table.endswith("s") else ref_table
+                name = role if role not in joins else f"{parent}_{role}"
+                while name in joins or name == "self" or not _PLAIN_NAME.match(name):
+                    name = re.sub(r"\W", "_", name) + "_"
+                joins[name] = f"{parent + '.' if parent else ''}{column} -> {ref_table}.{ref_col}"
+                for c in tables[ref_table]["columns"]:
+                    if c == ref_col or not _PLAIN_NAME.match(c):
+                        continue
+                    wanted = c if c.startswith(f"{name}_") else f"{name}_{c}"
+                    n, i = wanted, 2
+                    while n in names:
+                        n, i = f"{wanted}_{i}", i + 1
+                    names[n] = f"{name}.{c}"
+                    explicit[n] = f"{name}.{c}"
+                queue.append((name, ref_table, (*path, ref_table)))
+        entry: dict = {"table": table, "description": tables[table].get("description")}
+        if joins:
+            entry["joins"] = joins
+            entry["columns"] = explicit
+        odd = [c for c in tables[table]["columns"] if not _PLAIN_NAME.match(c)]
+        if odd:                                # '%_Change_2007': not a name a model can write bare
+            entry["omit"] = odd
+        views[table] = entry
+    return views
+
+
 @dataclass(frozen=True)
 class TableShape:
     """One table as the database declares it."""
@@ -213,9 +269,12 @@ def draft_catalog(url: str, *, sample: bool = True) -> str:
         },
         **inferred,
         "tables": tables,
+        "views": _draft_views(tables, schema),
     }
     header = ("# Catalog drafted by `abordo catalog init`. Review before use:\n"
               "#  - pii classes were guessed from column names; mark every personal column\n"
               "#  - tables that look like credentials are exposed: false\n"
-              "#  - subject, identifiers and airports were guessed from names and keys (absent: not found)\n")
+              "#  - subject, identifiers and airports were guessed from names and keys (absent: not found)\n"
+              "#  - views: one per table with its parents' columns joined along the foreign keys, named by\n"
+              "#    the key's role; rename columns the way staff speak (`abordo catalog check --db` after)\n")
     return header + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=120)

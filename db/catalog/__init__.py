@@ -8,7 +8,6 @@ the prompt, the SQLite authorizer and the PostgreSQL grants all derive from it, 
 from __future__ import annotations
 
 import re
-
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Literal
 
 import yaml
 
+from db.catalog.views import SemanticView, parse_views
 from db.errors import CatalogError
 
 PiiClass = Literal["identifier", "contact", "document", "date_of_birth", "free_text"]
@@ -136,6 +136,8 @@ class Catalog:
     countries: dict[str, str] = field(default_factory=dict)
     rules: tuple[str, ...] = ()                  # conventions of this database, for the SQL prompt
     examples: tuple[dict, ...] = ()              # worked question -> SQL examples on this schema
+    # Semantic views, one per grain (db/catalog/views.py): what the model queries on the plan path.
+    views: dict[str, SemanticView] = field(default_factory=dict)
     source: str = ""
 
     @property
@@ -335,7 +337,8 @@ def parse_catalog(data, source: str = "<catalog>") -> Catalog:
                    terms={str(k): str(v) for k, v in _mapping(data.get("terms"), f"{source}: terms").items()},
                    value_terms={str(k): str(v) for k, v in
                                 _mapping(data.get("value_terms"), f"{source}: value_terms").items()},
-                   places=places, countries=countries, source=source)
+                   places=places, countries=countries, source=source,
+                   views=parse_views(data.get("views"), tables, source, _text2))
 
 
 def load_catalog(path: str | Path | None = None) -> Catalog:
@@ -372,3 +375,30 @@ def check_against_database(catalog: Catalog, engine) -> None:
         missing = [c for c in t.columns if c not in cols]
         if missing:
             raise CatalogError(f"catalog {catalog.source}: {t.name} has no column(s) {', '.join(missing)}")
+    if catalog.views:
+        _check_views(catalog, engine, inspector)
+
+
+def _check_views(catalog: Catalog, engine, inspector) -> None:
+    """Each view's joins follow the database's foreign keys (or reach a primary key), and the whole
+    view, derived columns included, runs on this database (with LIMIT 0: nothing is read)."""
+    import sqlalchemy as sa
+
+    from db.catalog.views import check_views_against_database, view_select
+
+    tables = {j.table for v in catalog.views.values() for j in v.joins.values()} | \
+        {v.table for v in catalog.views.values()}
+    fks = {t: {c: f"{fk['referred_table']}.{fk['referred_columns'][i]}" for fk in inspector.get_foreign_keys(t)
+               for i, c in enumerate(fk["constrained_columns"])} for t in tables}
+    pks = {t: list(inspector.get_pk_constraint(t).get("constrained_columns") or ()) for t in tables}
+    check_views_against_database(catalog.views, fks, pks, f"catalog {catalog.source}")
+    dialect = "postgresql" if engine.dialect.name == "postgresql" else "sqlite"
+    with engine.connect() as conn:
+        for view in catalog.views.values():
+            try:
+                conn.execute(sa.text(view_select(view, dialect) + " LIMIT 0"))
+            except sa.exc.DBAPIError as exc:
+                conn.rollback()
+                first = str(exc.orig).strip().splitlines()[0]
+                raise CatalogError(f"catalog {catalog.source}: view {view.name} does not run on this database: "
+                                   f"{first}") from None
