@@ -6,9 +6,11 @@ once) is in tests/test_prefix_cache_model.py."""
 from __future__ import annotations
 
 import dataclasses
-import multiprocessing
 import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 from langchain_core.messages import SystemMessage
@@ -16,6 +18,8 @@ from langchain_core.messages import SystemMessage
 from assistant.llm import prefix_cache
 from assistant.llm.llamacpp import LlamaCppChat
 from assistant.llm.prefix_cache import PrefixKey, UnusableState
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def key(**changes) -> PrefixKey:
@@ -121,35 +125,44 @@ def test_prune_keeps_the_most_recently_used(cache):
     assert all(p.exists() for p in [paths[0], *paths[3:]])
 
 
-def _hold(directory, seconds, ready):
-    with prefix_cache.exclusive(directory):
-        ready.set()
-        time.sleep(seconds)
+_HOLD = """
+import sys, time
+from pathlib import Path
+from assistant.llm import prefix_cache
+with prefix_cache.exclusive(Path(sys.argv[1])):
+    print("held", flush=True)
+    time.sleep(float(sys.argv[2]))
+"""
+
+
+def _hold(directory, seconds: float) -> subprocess.Popen:
+    """Another process holding the folder's lock for `seconds`, returned once it holds it.
+
+    A plain interpreter rather than multiprocessing's spawn, which re-runs whatever `__main__` an
+    earlier test left behind (a Streamlit AppTest leaves the chat page's script there)."""
+    holder = subprocess.Popen([sys.executable, "-c", _HOLD, str(directory), str(seconds)],
+                              stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    assert holder.stdout.readline().strip() == "held"
+    return holder
 
 
 def test_a_second_process_waits_for_the_first(cache):
     cache.mkdir(parents=True)
-    ctx = multiprocessing.get_context("spawn")
-    ready = ctx.Event()
-    holder = ctx.Process(target=_hold, args=(cache, 1.5, ready))
-    holder.start()
+    holder = _hold(cache, 1.5)
     try:
-        assert ready.wait(30)
         started = time.monotonic()
         with prefix_cache.exclusive(cache):
             waited = time.monotonic() - started
         assert waited > 0.5
     finally:
-        holder.join(30)
-    with pytest.raises(prefix_cache.PrefixCacheError, match="held"):
-        holder = ctx.Process(target=_hold, args=(cache, 5, ready := ctx.Event()))
-        holder.start()
-        try:
-            assert ready.wait(30)
+        holder.wait(30)
+    holder = _hold(cache, 5)
+    try:
+        with pytest.raises(prefix_cache.PrefixCacheError, match="held"):
             with prefix_cache.exclusive(cache, timeout=0.3):
                 pass
-        finally:
-            holder.join(30)
+    finally:
+        holder.wait(30)
 
 
 def test_the_chat_models_key_follows_the_model_file_the_prompt_and_the_context(cache, tmp_path):
