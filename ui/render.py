@@ -132,7 +132,7 @@ def _namesakes(people: list[dict], ui_lang: str) -> None:
              t("namesake_name", ui_lang): " ".join(str(v) for k, v in p.items() if k.endswith("name") and v),
              t("namesake_birth", ui_lang): p.get("date_of_birth", "—"),
              t("namesake_document", ui_lang): p.get("document_number", "—"),
-             t("namesake_bookings", ui_lang): ", ".join(p.get("bookings", [])) or "—"} for p in people]
+             t("namesake_bookings", ui_lang): ", ".join(p.get("records", [])) or "—"} for p in people]
     st.caption(t("namesakes", ui_lang))
     st.dataframe(pd.DataFrame(rows), hide_index=True)
 

@@ -75,7 +75,7 @@ class Namesakes(list):
 
 
 # The key of each person's records in the dicts: a field of the answer the chat page reads.
-RECORDS = "bookings"
+RECORDS = "records"
 _GENERIC = {"es": ("personas", "registros"), "en": ("people", "records")}
 
 
