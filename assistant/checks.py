@@ -14,6 +14,15 @@ from sqlglot import exp
 
 from assistant.joinfix import query_tables
 
+# Errors the model can fix by rewriting its SQL. Others (audit failure, bulk-extraction refusal,
+# database down) are final: repairing would not help and must not be attempted.
+REPAIRABLE = {"parse_error", "multiple_statements", "not_a_query", "write_or_command", "table_not_allowed",
+              "function_not_allowed", "column_not_allowed", "whole_row", "pii_in_expression", "too_complex",
+              "recursive_cte", "cartesian_product", "untraceable_personal_data", "database_error",
+              "execution_error", "timeout", "result_too_large", "rejected_by_executor", "permission_denied",
+              "unknown_column", "unknown_table", "bulk_personal_data", "repeated_text",
+              "date_ignored", "identifier_aggregated", "join_unclear"}
+
 
 def repeated_piece(text: str, times: int = 3, shortest: int = 10, longest: int = 200) -> int:
     """The length of the piece `text` ends with written `times` times in a row (10-200 characters, not

@@ -23,7 +23,13 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from assistant import prompts
 from assistant.cards import card_request, open_card, template_sql
 from assistant.cards import restatement as card_restatement
-from assistant.checks import aggregated_identifiers, collapse_repetition, ignored_dates, repeats_itself
+from assistant.checks import (
+    REPAIRABLE,
+    aggregated_identifiers,
+    collapse_repetition,
+    ignored_dates,
+    repeats_itself,
+)
 from assistant.explain import Restatement, Words, column_labels, restate
 from assistant.explain import sentences as answers
 from assistant.explain.namesakes import find_namesakes
@@ -31,6 +37,8 @@ from assistant.explain.namesakes import sentence as namesake_sentence
 from assistant.joinfix import fix_joins
 from assistant.llm.calls import call_model
 from assistant.memory import Memory
+from assistant.plan.answer import answer_over_views
+from assistant.prompts import REFUSE_MARK
 from assistant.question.asked import Asked, read_asked
 from assistant.question.lang import detect_language
 from assistant.question.link import airport_cities, airport_columns, link
@@ -45,15 +53,6 @@ from db.settings import Settings
 from sql_tools.errors import SqlToolError
 from sql_tools.service import log_refusal, log_rejection, run_guarded
 
-# Errors the model can fix by rewriting its SQL. Others (audit failure, bulk-extraction refusal,
-# database down) are final: repairing would not help and must not be attempted.
-REPAIRABLE = {"parse_error", "multiple_statements", "not_a_query", "write_or_command", "table_not_allowed",
-              "function_not_allowed", "column_not_allowed", "whole_row", "pii_in_expression", "too_complex",
-              "recursive_cte", "cartesian_product", "untraceable_personal_data", "database_error",
-              "execution_error", "timeout", "result_too_large", "rejected_by_executor", "permission_denied",
-              "unknown_column", "unknown_table", "bulk_personal_data", "repeated_text",
-              "date_ignored", "identifier_aggregated", "join_unclear"}
-REFUSE_MARK = "REFUSE"
 SQL_STOP = ["\n\n", "\nQ:", "```\n", "<|im_end|>"]
 
 
@@ -87,6 +86,8 @@ class Answer:
     namesakes: list[dict] = field(default_factory=list)      # several passengers answer to a name asked for
     card: dict | None = None      # a record look-up answered as a card (assistant.cards)
     trace: tuple[str, ...] = ()   # the rewrite rules that changed the model's query, in order
+    path: str = ""                # how the model's query was written: 'views' (one view, expanded) or 'tables'
+    plan: dict | None = None      # on the views path: the parsed one-view query (assistant.plan.Plan.as_dict)
     card_text: str = ""           # the same card as plain text, for the terminal
     additive: tuple[bool, ...] = ()   # per column: a COUNT or SUM (its rows add up to a total)
     aggregated: tuple[bool, ...] = ()  # per column: a measure, not a group key
@@ -107,6 +108,7 @@ class Answer:
             "new_prompt_tokens": self.new_prompt_tokens, "completion_tokens": self.completion_tokens,
             "cache_hit": self.cache_hit, "fast_path": self.fast_path, "join_fixed": self.join_fixed,
             "model": self.model, "namesakes": self.namesakes, "card": self.card, "trace": list(self.trace),
+            "path": self.path, "plan": self.plan,
         }
 
 
@@ -222,6 +224,26 @@ class Assistant:
         f = self.schema
         return prompts.compact_schema(self.catalog, f.types, f.foreign_keys, f.stored_values, f.primary_keys)
 
+    @property
+    def views_first(self) -> bool:
+        """The views path answers first (`query_path = views`, a catalog with views, an untaught model:
+        an adapter learned the tables)."""
+        return self.settings.query_path == "views" and bool(self.catalog.views) and not self.taught
+
+    @functools.cached_property
+    def view_prompt(self) -> str:
+        """The views path's static prefix: the catalog's semantic views instead of its tables."""
+        from assistant.plan.prompt import view_prefix, view_schema
+
+        return view_prefix(self.catalog, self.dialect,
+                           view_schema(self.catalog, self.schema.types, self.schema.stored_values))
+
+    @functools.cached_property
+    def view_names(self) -> dict:
+        from assistant.plan.prompt import view_names
+
+        return view_names(self.catalog)
+
     @functools.cached_property
     def rewrite_facts(self) -> RewriteContext:
         """What the rewrite rules know of this database, read once: the dialect, the schema's facts and
@@ -268,16 +290,27 @@ class Assistant:
                        hidden=guard_result.subject_key_index)
 
     def prefix_messages(self) -> list:
-        """The messages every question's prompt starts with (what `warm` evaluates and saves)."""
-        return [SystemMessage(self.system_prompt)]
+        """The messages every question's prompt starts with (what `warm` evaluates and saves): the
+        tables' prefix; with the views path first, the views' (`prefixes` has both)."""
+        return self.prefixes()[0]
+
+    def prefixes(self) -> list[list]:
+        """Each static prefix a question may start with, the first path's first."""
+        tables = [SystemMessage(self.system_prompt)]
+        return [[SystemMessage(self.view_prompt)], tables] if self.views_first else [tables]
 
     def warm(self) -> dict:
-        """Have the static prefix in the model's cache before the first question: restored from the
-        disk (`assistant.llm.prefix_cache`) when this machine has evaluated it before, else evaluated
-        and saved. Returns what happened (`prefix_state`, timings); {} when the model keeps no state
-        (an endpoint keeps its own: `abordo model serve`)."""
+        """Have the static prefix(es) in the model's cache before the first question: restored from
+        the disk (`assistant.llm.prefix_cache`) when this machine has evaluated it before, else
+        evaluated and saved. Returns what happened to the first (`prefix_state`, timings; the others
+        under `more`); {} when the model keeps no state (an endpoint keeps its own)."""
         warm = getattr(self.chat, "warm", None)
-        done = warm(self.prefix_messages()) if warm else {}
+        done = {}
+        if warm:
+            results = [warm(messages) for messages in self.prefixes()]
+            done = dict(results[0])
+            if len(results) > 1:
+                done["more"] = results[1:]
         self._prefix_ready = True
         return done
 
@@ -354,7 +387,8 @@ class Assistant:
             sql = template_sql(question, linked.hints, self.catalog)
             if sql and self._execute(ans, sql, question, stage) is None:
                 ans.fast_path = True
-            else:
+            elif not (self.views_first and answer_over_views(self, ans, question, memory, stage, dates)):
+                ans.path = "tables"
                 self._generate_and_run(ans, question, memory, stage, dates)
             if ans.error is None and not ans.refused:
                 stage("summarise")
@@ -469,7 +503,7 @@ class Assistant:
 
     def _call(self, ans: Answer, turns: str | list[BaseMessage], *, max_tokens: int, stop: list[str] | None = None,
               on_token: Callable[[str], None] | None = None,
-              cut_when: Callable[[str], bool] | None = None) -> str:
+              cut_when: Callable[[str], bool] | None = None, system: str | None = None) -> str:
         """One model call with the shared system prefix, then `turns` (one user message, or a
         conversation); usage is added to `ans`.
 
@@ -478,7 +512,7 @@ class Assistant:
         llama.cpp) count as the completion tokens."""
         turns = [HumanMessage(turns)] if isinstance(turns, str) else turns
         self._ensure_prefix()
-        text, used = call_model(self.chat, [SystemMessage(self.system_prompt), *turns], max_tokens=max_tokens,
+        text, used = call_model(self.chat, [SystemMessage(system or self.system_prompt), *turns], max_tokens=max_tokens,
                                 stop=stop, on_token=on_token, cut_when=cut_when,
                                 cancelled=getattr(self._thread, "check", None))
         ans.llm_calls += 1
@@ -553,10 +587,10 @@ class Assistant:
             reply, sql = self._write_sql(ans, [HumanMessage(user_msg), AIMessage(shown), HumanMessage(repair)])
             ans.timings["generate"] += time.perf_counter() - t
 
-    def _write_sql(self, ans: Answer, turns: list[BaseMessage]) -> tuple[str, str]:
+    def _write_sql(self, ans: Answer, turns: list[BaseMessage], system: str | None = None) -> tuple[str, str]:
         """One SQL-writing call, cut short if the model starts repeating itself (`repeats_itself`):
         the reply as written, and the SQL in it. A cut reply still ends in the repeated piece."""
-        reply = self._call(ans, turns, max_tokens=256, stop=SQL_STOP, cut_when=repeats_itself)
+        reply = self._call(ans, turns, max_tokens=256, stop=SQL_STOP, cut_when=repeats_itself, system=system)
         return reply, extract_sql(reply)
 
     def _reject(self, ans: Answer, sql: str, question: str, error: SqlToolError) -> SqlToolError:

@@ -27,6 +27,8 @@ DIALECT_RULES = {
     ),
 }
 
+REFUSE_MARK = "REFUSE"      # what the rules ask the model to answer instead of SQL; both paths' prompts say it
+
 RULES = """You translate staff questions (Spanish or English) into ONE read-only SQL query.
 Rules:
 - Output only the SQL query: no explanation, no markdown.

@@ -138,6 +138,8 @@ class Catalog:
     examples: tuple[dict, ...] = ()              # worked question -> SQL examples on this schema
     # Semantic views, one per grain (db/catalog/views.py): what the model queries on the plan path.
     views: dict[str, SemanticView] = field(default_factory=dict)
+    view_rules: tuple[str, ...] = ()             # this database's conventions, said in view columns
+    view_examples: tuple[dict, ...] = ()         # worked question -> SQL examples over the views
     source: str = ""
 
     @property
@@ -320,11 +322,11 @@ def parse_catalog(data, source: str = "<catalog>") -> Catalog:
     rules = data.get("rules") or []
     if not isinstance(rules, list) or not all(isinstance(r, str) for r in rules):
         raise CatalogError(f"{source}: rules must be a list of strings")
-    examples = data.get("examples") or []
-    if not isinstance(examples, list) or not all(
-            isinstance(e, dict) and isinstance(e.get("question"), str) and isinstance(e.get("sql"), str)
-            and isinstance(e.get("resolved", []), list) for e in examples):
-        raise CatalogError(f"{source}: each example needs 'question' and 'sql' strings (and optional 'resolved' list)")
+    examples = _examples(data.get("examples"), f"{source}: examples")
+    view_examples = _examples(data.get("view_examples"), f"{source}: view_examples")
+    view_rules = data.get("view_rules") or []
+    if not isinstance(view_rules, list) or not all(isinstance(r, str) for r in view_rules):
+        raise CatalogError(f"{source}: view_rules must be a list of strings")
     return Catalog(name=str(data.get("name") or Path(source).stem), tables=tables, roles=roles,
                    rules=tuple(rules), examples=tuple(dict(e) for e in examples),
                    subject_table=st, subject_key=sk,
@@ -338,7 +340,17 @@ def parse_catalog(data, source: str = "<catalog>") -> Catalog:
                    value_terms={str(k): str(v) for k, v in
                                 _mapping(data.get("value_terms"), f"{source}: value_terms").items()},
                    places=places, countries=countries, source=source,
-                   views=parse_views(data.get("views"), tables, source, _text2))
+                   views=parse_views(data.get("views"), tables, source, _text2),
+                   view_rules=tuple(view_rules), view_examples=tuple(dict(e) for e in view_examples))
+
+
+def _examples(raw, where: str) -> list:
+    examples = raw or []
+    if not isinstance(examples, list) or not all(
+            isinstance(e, dict) and isinstance(e.get("question"), str) and isinstance(e.get("sql"), str)
+            and isinstance(e.get("resolved", []), list) for e in examples):
+        raise CatalogError(f"{where}: each example needs 'question' and 'sql' strings (and optional 'resolved' list)")
+    return examples
 
 
 def load_catalog(path: str | Path | None = None) -> Catalog:

@@ -1,0 +1,100 @@
+"""The views path of one question: the model writes SQL over ONE of the catalog's semantic views, it is
+read into a plan and expanded into base-table SQL, which goes through the same guard, masking and audit
+as any query.
+
+One repair turn after an error (an unknown view column gets the chosen view's columns). When the
+reply is not a query over the views, or the repair fails too, the caller answers on the tables path:
+the views cannot express everything (a comparison across grains), and the two paths are right on
+different questions (issue 25's probe: 39 both, 12 only the views, 15 only the tables).
+"""
+from __future__ import annotations
+
+import time
+
+from langchain_core.messages import AIMessage, HumanMessage
+
+from assistant import prompts
+from assistant.checks import REPAIRABLE, ignored_dates, repeats_itself
+from assistant.plan.compile import compile_sql
+from assistant.plan.errors import PlanError, UnknownViewColumn
+from assistant.plan.plan import read_plan
+from assistant.plan.prompt import in_view_terms, repair_message
+from assistant.prompts import REFUSE_MARK
+from assistant.question.refusals import Refusal
+from sql_tools.errors import SqlToolError
+
+
+def answer_over_views(assistant, ans, question: str, memory, stage, dates: list) -> bool:
+    """Answer `ans` on the views path; True when it is answered (or refused), False to fall back to
+    the tables path, with `ans` cleared of this path's query and error (its calls and tokens stay:
+    they were spent)."""
+    views = assistant.catalog.views
+    hints = [in_view_terms(h, assistant.view_names) for h in ans.hints]
+    user_msg = prompts.question_message(question, hints=hints,
+                                        context=memory.context_lines() if memory else [])
+    system = assistant.view_prompt
+    stage("generate")
+    t = time.perf_counter()
+    reply, sql = assistant._write_sql(ans, [HumanMessage(user_msg)], system=system)
+    ans.timings["generate"] += time.perf_counter() - t
+    for attempt in (1, 2):
+        ans.sql_generated = sql
+        if sql.strip().upper().startswith(REFUSE_MARK):
+            assistant._refuse(ans, Refusal("model"))
+            ans.path = "views"
+            return True
+        error, repair_columns = _try(assistant, ans, sql, question, stage, dates, views, first=attempt == 1)
+        if error is None:
+            return True
+        if error is _NOT_OVER_VIEWS or attempt == 2 or error.code not in REPAIRABLE:
+            break
+        stage("generate")
+        t = time.perf_counter()
+        repair = repair_message(error.message, repair_columns)
+        reply, sql = assistant._write_sql(ans, [HumanMessage(user_msg), AIMessage(reply), HumanMessage(repair)],
+                                          system=system)
+        ans.timings["generate"] += time.perf_counter() - t
+    ans.error, ans.sql, ans.plan, ans.trace = None, "", None, ()
+    return False
+
+
+_NOT_OVER_VIEWS = SqlToolError("the query reads none of the views", code="not_over_views")
+
+
+def _try(assistant, ans, sql: str, question: str, stage, dates, views, *, first: bool):
+    """Check, expand and run one reply: (None, ()) when it answered, else (the error, the columns a
+    repair turn should see)."""
+    if repeats_itself(sql):
+        return assistant._reject(ans, sql, question, SqlToolError(
+            "the query repeated the same text over and over (write each condition once)",
+            code="repeated_text")), ()
+    try:
+        plan = read_plan(sql, views, assistant.dialect)
+    except PlanError:
+        return _NOT_OVER_VIEWS, ()
+    forgotten = ignored_dates(sql, dates) if first else []
+    if forgotten:
+        return assistant._reject(ans, sql, question, SqlToolError(
+            "the question asks for " + "; ".join(h.line for h in forgotten)
+            + ", but the query has no filter on that date: add it on the view's date column",
+            code="date_ignored")), _columns(views, plan.views)
+    try:
+        compiled = compile_sql(sql, views, assistant.dialect)
+    except UnknownViewColumn as exc:
+        return assistant._reject(ans, sql, question, SqlToolError(str(exc), code="unknown_column")), \
+            _columns(views, (exc.view.name,))
+    except PlanError as exc:
+        return assistant._reject(ans, sql, question, SqlToolError(str(exc), code="parse_error")), \
+            _columns(views, plan.views)
+    ans.trace = ("views",)
+    error = assistant._execute(ans, compiled, question, stage)
+    if error is not None:
+        return error, _columns(views, plan.views)
+    ans.path = "views"
+    ans.plan = plan.as_dict()
+    return None, ()
+
+
+def _columns(views, names) -> list[str]:
+    """'view(col, col, ...)' for the views a reply named: what a repair turn needs to see."""
+    return [f"{n}({', '.join(views[n].columns)})" for n in names if n in views]

@@ -1,0 +1,144 @@
+"""The views path through the whole pipeline (`query_path = views`), with a scripted fake model on the
+real seeded demo: the model's one-view SQL is expanded, guarded, run, masked and audited; one repair
+turn shows the view's columns; what the views cannot answer falls back to the tables path."""
+from __future__ import annotations
+
+import sqlite3
+from importlib import resources
+
+import pytest
+import sqlalchemy as sa
+import yaml
+
+from assistant.pipeline import Assistant
+from db.catalog import DEFAULT_CATALOG
+from db.errors import ConfigError
+from db.settings import Settings, load_settings
+from sql_tools.audit import get_audit_log
+from tests.fakes import RecordingChat
+
+NO_SHOWS = ("SELECT origin_city, COUNT(*) AS n FROM coupons WHERE coupon_status = 'no_show' "
+            "GROUP BY origin_city ORDER BY n DESC, origin_city LIMIT 3")
+BY_HAND = ("SELECT a.city, COUNT(*) AS n FROM ticket_segments s JOIN flights f ON f.flight_id = s.flight_id "
+           "JOIN airports a ON a.iata_code = f.origin WHERE s.status = 'no_show' GROUP BY a.city "
+           "ORDER BY n DESC, a.city LIMIT 3")
+
+
+@pytest.fixture
+def settings(small_demo_db, tmp_path):
+    return Settings(database_url=f"sqlite:///{small_demo_db}", app_url=f"sqlite:///{tmp_path / 'app.sqlite'}",
+                    query_path="views")
+
+
+def make(settings, responses, role="agent"):
+    chat = RecordingChat(responses)
+    return Assistant(settings, chat_model=chat, role=role, user="tester"), chat
+
+
+def audit(settings):
+    return get_audit_log(settings.app_url).tail(50)
+
+
+def system_of(call) -> str:
+    return str(call[0].content)
+
+
+@pytest.mark.parametrize("engine", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_a_one_view_query_is_expanded_guarded_run_and_audited(engine, settings, small_demo_db, request, tmp_path):
+    if engine == "postgres":
+        settings = Settings(database_url=request.getfixturevalue("small_demo_pg"),
+                            app_url=f"sqlite:///{tmp_path / 'app-pg.sqlite'}", query_path="views")
+    a, chat = make(settings, [NO_SHOWS])
+    ans = a.ask("Which three origin cities had the most no-shows?")
+    assert ans.error is None and ans.path == "views" and ans.llm_calls == 1
+    assert "CREATE VIEW coupons" in system_of(chat.calls[0]) and "CREATE TABLE" not in system_of(chat.calls[0])
+    assert ans.sql_generated == NO_SHOWS and "FROM ticket_segments AS coupons" in ans.sql
+    assert ans.plan["view"] == "coupons" and ans.plan["editable"]
+    assert [(f["column"], f["op"], f["values"]) for f in ans.plan["filters"]] == [("coupon_status", "=", ["no_show"])]
+    engine_ = sa.create_engine(settings.database_url)
+    with engine_.connect() as conn:
+        expected = [tuple(r) for r in conn.execute(sa.text(BY_HAND))]
+    assert [tuple(r) for r in ans.rows.itertuples(index=False)] == expected and expected
+    assert list(ans.rows.columns) == ["origin_city", "n"]
+    record = audit(settings)[-1]
+    assert record.verdict == "accepted" and record.trace == "views" and "ticket_segments" in record.sql_out
+    assert ans.to_dict()["path"] == "views" and ans.to_dict()["plan"]["view"] == "coupons"
+
+
+def test_hints_speak_view_columns(settings):
+    a, chat = make(settings, ["SELECT COUNT(*) FROM coupons WHERE carrier_code = 'XA' AND flight_number = 401"])
+    a.ask("How many passengers are booked on XA401?")
+    question = str(chat.calls[0][-1].content)
+    assert "carrier_code = 'XA' AND flight_number = 401" in question and "flights." not in question
+
+
+def test_an_unknown_view_column_gets_one_repair_turn_with_the_views_columns(settings):
+    a, chat = make(settings, ["SELECT COUNT(*) FROM bags WHERE status = 'lost'",
+                              "SELECT COUNT(*) FROM bags WHERE bag_status = 'lost'"])
+    ans = a.ask("How many bags are lost?")
+    assert ans.error is None and ans.path == "views" and ans.llm_calls == 2
+    repair = str(chat.calls[1][-1].content)
+    assert "unknown column 'status'" in repair and "bags(bag_tag, segment_id, weight_kg, bag_status" in repair
+    assert system_of(chat.calls[1]).startswith(system_of(chat.calls[0])[:200])      # the same views prefix
+    assert [r.verdict for r in audit(settings)] == ["rejected", "accepted"]
+
+
+def test_a_reply_over_the_tables_or_a_failed_repair_falls_back_to_the_tables_path(settings, small_demo_db):
+    a, chat = make(settings, ["SELECT COUNT(*) FROM baggage WHERE status = 'lost'",       # not over a view
+                              "SELECT COUNT(*) FROM baggage WHERE status = 'lost'"])      # the tables path
+    ans = a.ask("How many bags are lost?")
+    assert ans.error is None and ans.path == "tables" and ans.llm_calls == 2 and ans.plan is None
+    assert "CREATE TABLE baggage" in system_of(chat.calls[1])
+    with sqlite3.connect(small_demo_db) as conn:
+        lost = conn.execute("SELECT COUNT(*) FROM baggage WHERE status = 'lost'").fetchone()[0]
+    assert ans.rows.iloc[0, 0] == lost
+
+    a, chat = make(settings, ["SELECT nope FROM bags", "SELECT still_nope FROM bags",
+                              "SELECT COUNT(*) FROM baggage"])
+    ans = a.ask("How many bags are there?")
+    assert ans.error is None and ans.path == "tables" and ans.llm_calls == 3 and ans.trace == ()
+    assert [r.verdict for r in audit(settings)][-3:] == ["rejected", "rejected", "accepted"]
+
+
+def test_a_role_reads_no_more_through_a_view(settings):
+    a, chat = make(settings, ["SELECT document_number FROM coupons WHERE flight_number = 401",
+                              "SELECT document_number FROM coupons WHERE flight_number = 401",
+                              "SELECT p.document_number FROM passengers p",
+                              "SELECT p.document_number FROM passengers p"], role="analyst")
+    ans = a.ask("Documents of the passengers on flight 401")
+    assert ans.rows.empty or "document_number" not in ans.rows.columns
+    assert all(r.verdict != "accepted" for r in audit(settings))
+
+
+def test_the_model_refusing_on_the_views_path_is_a_refusal(settings):
+    a, _ = make(settings, ["REFUSE"])
+    ans = a.ask("Delete every booking made yesterday please, in the system")
+    assert ans.refused
+
+
+def test_tables_is_the_default_and_a_catalog_without_views_answers_on_the_tables(settings, small_demo_db, tmp_path):
+    plain = Settings(database_url=settings.database_url, app_url=settings.app_url)
+    a, chat = make(plain, ["SELECT COUNT(*) FROM baggage"])
+    ans = a.ask("How many bags are there?")
+    assert ans.path == "tables" and "CREATE VIEW" not in system_of(chat.calls[0]) and not a.views_first
+    doc = yaml.safe_load(resources.files("db.catalog").joinpath(DEFAULT_CATALOG).read_text(encoding="utf-8"))
+    doc.pop("views")
+    path = tmp_path / "no-views.yaml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    without = Settings(database_url=settings.database_url, app_url=settings.app_url, query_path="views",
+                       catalog_path=str(path))
+    a, chat = make(without, ["SELECT COUNT(*) FROM baggage"])
+    assert a.ask("How many bags are there?").path == "tables" and not a.views_first
+
+
+def test_query_path_setting_is_checked():
+    assert load_settings(env={"ABORDO_QUERY_PATH": "views"}).query_path == "views"
+    with pytest.raises(ConfigError, match="query_path"):
+        load_settings(env={"ABORDO_QUERY_PATH": "plans"})
+
+
+def test_both_prefixes_are_warmed_when_the_views_answer_first(settings):
+    a, _ = make(settings, ["SELECT 1"])
+    prefixes = a.prefixes()
+    assert len(prefixes) == 2 and "CREATE VIEW" in str(prefixes[0][0].content)
+    assert "CREATE TABLE" in str(prefixes[1][0].content)
