@@ -208,6 +208,16 @@ def test_timeout(app_env, monkeypatch):
     assert last_reply(at).warning[0].value.startswith("La consulta tardó demasiado")
 
 
+def test_the_views_path_answers_and_says_which_view_it_read(app_env, demo_url):
+    app_env.monkeypatch.setenv("ABORDO_QUERY_PATH", "views")
+    app_env("SELECT origin_city, COUNT(*) AS n FROM coupons WHERE coupon_status = 'no_show' GROUP BY origin_city")
+    at = ask(signed_in(), "¿Cuántos no-shows hubo por ciudad de origen?")
+    msg = last_reply(at)
+    assert any("consulta sobre la vista coupons" in c.value for c in msg.caption)
+    assert "FROM ticket_segments AS coupons" in msg.expander[0].code[0].value    # the SQL that ran: base tables
+    assert len(msg.dataframe[0].value) > 0
+
+
 def test_too_many_passengers_for_the_role(app_env, monkeypatch, tmp_path):
     catalog = yaml.safe_load((Path(__file__).resolve().parents[1] / "db" / "catalog" / "passengers.yaml")
                              .read_text(encoding="utf-8"))

@@ -106,6 +106,10 @@ def show_reply(reply: Reply, *, key: str, ui_lang: str, settings, user: str, rol
     bits = [t("small_print", ui_lang, secs=reply.seconds, model=reply.model or "—")]
     if reply.fast_path:
         bits.append(t("fast_path", ui_lang))
+    if reply.path == "views" and reply.view:
+        bits.append(t("path_views", ui_lang, view=reply.view))
+    elif reply.path == "tables":
+        bits.append(t("path_tables", ui_lang))
     if reply.queue_position:
         bits.append(t("queued", ui_lang, n=reply.queue_position))
     st.caption(" · ".join(bits))

@@ -156,6 +156,8 @@ class Reply:
     labels: dict = field(default_factory=dict)       # UI language -> one header per column
     namesakes: list = field(default_factory=list)    # passengers sharing the name asked for
     card: dict | None = None      # a record look-up's card (assistant.cards)
+    path: str = ""                # 'views' or 'tables': how the model's query was written
+    view: str = ""                # on the views path: the view it read
 
 
 def ask(question: str, *, s: Settings, role: str, user: str, memory: Memory,
@@ -213,4 +215,5 @@ def ask(question: str, *, s: Settings, role: str, user: str, memory: Memory,
                  seconds=time.perf_counter() - started, queue_position=worst, max_rows=cap,
                  restatement=ans.restatement if not ans.error else "",
                  restatement_complete=ans.restatement_complete, labels=dict(ans.labels_by_lang),
-                 namesakes=list(ans.namesakes), card=ans.card)
+                 namesakes=list(ans.namesakes), card=ans.card, path=ans.path if not ans.error else "",
+                 view=(ans.plan or {}).get("view") or "")

@@ -39,6 +39,8 @@ LABELS: dict[str, dict[str, str]] = {
     "download": {"es": "Descargar CSV", "en": "Download CSV"},
     "small_print": {"es": "{secs:.1f} s · {model}", "en": "{secs:.1f} s · {model}"},
     "fast_path": {"es": "consulta directa, sin modelo", "en": "direct lookup, no model"},
+    "path_views": {"es": "consulta sobre la vista {view}", "en": "query over the view {view}"},
+    "path_tables": {"es": "consulta sobre las tablas", "en": "query over the tables"},
     "restatement": {"es": "Qué se calculó", "en": "What was computed"},
     "restatement_partial": {"es": "parte de la consulta no se pudo describir: revisa el SQL",
                             "en": "part of the query could not be described: check the SQL"},
