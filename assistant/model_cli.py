@@ -96,9 +96,15 @@ def _prefix_line(settings) -> str:
     if settings.prefix_cache != "on":
         return "off (prefix_cache=off: every process reads the prompt prefix again)"
     try:
-        saved = _assistant_for_prefix(settings).saved_prefix()
+        assistant = _assistant_for_prefix(settings)
+        states = [assistant.saved_prefix(m) for m in assistant.prefixes()]
     except (AssistantError, DbError, SqlToolError) as exc:
         return f"unknown ({exc})"
+    names = ["views: ", "tables: "] if len(states) == 2 else [""]
+    return "; ".join(name + _one_prefix(saved) for name, saved in zip(names, states))
+
+
+def _one_prefix(saved: dict | None) -> str:
     if not saved:
         return ("none yet for this catalog and database: `abordo model warm` makes it (1 to 3 minutes on "
                 "2 cores), or the first question does")
@@ -128,28 +134,35 @@ def warm_cmd(ctx: click.Context, force: bool) -> None:
     if settings.prefix_cache != "on":
         raise click.UsageError("prefix_cache is off: turn it on (ABORDO_PREFIX_CACHE=on) to save the prefix")
     assistant = _assistant_for_prefix(settings)
-    key = assistant.chat.prefix_key(assistant.prefix_messages())
-    path = prefix_cache.path_for(key)
-    if force:
-        prefix_cache.discard(path)
-    try:
-        saved = prefix_cache.read(path, key)        # the whole file checked, not only its header
-        click.echo(f"prefix state: ready ({saved.n_tokens:,} tokens, checked): {path}")
+    prefixes = assistant.prefixes()          # with query_path=views: the views' prefix and the tables'
+    ready = []
+    for messages in prefixes:
+        key = assistant.chat.prefix_key(messages)
+        path = prefix_cache.path_for(key)
+        if force:
+            prefix_cache.discard(path)
+        try:
+            ready.append((prefix_cache.read(path, key), path))   # the whole file checked, not only its header
+        except FileNotFoundError:
+            pass
+        except prefix_cache.UnusableState as exc:
+            click.echo(f"abordo model warm: the saved prefix state is unusable ({exc}): reading it again", err=True)
+            prefix_cache.discard(path)
+    if len(ready) == len(prefixes):
+        for saved, path in ready:
+            click.echo(f"prefix state: ready ({saved.n_tokens:,} tokens, checked): {path}")
         return
-    except FileNotFoundError:
-        pass
-    except prefix_cache.UnusableState as exc:
-        click.echo(f"abordo model warm: the saved prefix state is unusable ({exc}): reading it again", err=True)
-        prefix_cache.discard(path)
     click.echo("abordo model warm: reading the prompt prefix (1 to 3 minutes on 2 cores) ...", err=True)
     started = time.perf_counter()
     done = assistant.warm()
-    saved = assistant.saved_prefix() or {}
-    if done.get("prefix_state") not in ("saved", "restored") or not saved:
-        raise click.ClickException("the prompt prefix was read but could not be saved (see the warning above)")
-    how = "restored (another process had just saved it)" if done["prefix_state"] == "restored" else "saved"
-    click.echo(f"prefix state: {how} ({saved['n_tokens']:,} tokens, {saved['bytes'] / 2**20:.0f} MiB, "
-               f"{time.perf_counter() - started:.0f} s): {saved['path']}")
+    results = [done, *done.get("more", [])]
+    for messages, result in zip(prefixes, results):
+        saved = assistant.saved_prefix(messages) or {}
+        if result.get("prefix_state") not in ("saved", "restored") or not saved:
+            raise click.ClickException("the prompt prefix was read but could not be saved (see the warning above)")
+        how = "restored (another process had just saved it)" if result["prefix_state"] == "restored" else "saved"
+        click.echo(f"prefix state: {how} ({saved['n_tokens']:,} tokens, {saved['bytes'] / 2**20:.0f} MiB, "
+                   f"{time.perf_counter() - started:.0f} s): {saved['path']}")
 
 
 def _adapter_line(settings) -> str:

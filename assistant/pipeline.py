@@ -322,15 +322,15 @@ class Assistant:
                 if not self._prefix_ready:
                     self.warm()
 
-    def saved_prefix(self) -> dict | None:
-        """The header of the saved prefix state this Assistant's first question would restore ({} when
-        there is none yet or it is unusable); None when the model keeps no state on disk."""
+    def saved_prefix(self, messages: list | None = None) -> dict | None:
+        """The header of the saved state of `messages` (default: the first prefix a question reads):
+        {} when there is none yet or it is unusable; None when the model keeps no state on disk."""
         key_of = getattr(self.chat, "prefix_key", None)
         if key_of is None or not getattr(self.chat, "persist_prefix", False):
             return None
         from assistant.llm import prefix_cache
 
-        key = key_of(self.prefix_messages())
+        key = key_of(messages or self.prefix_messages())
         path = prefix_cache.path_for(key)
         try:
             return prefix_cache.read_header(path, key) | {"path": str(path), "bytes": path.stat().st_size}

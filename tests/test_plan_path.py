@@ -142,3 +142,12 @@ def test_both_prefixes_are_warmed_when_the_views_answer_first(settings):
     prefixes = a.prefixes()
     assert len(prefixes) == 2 and "CREATE VIEW" in str(prefixes[0][0].content)
     assert "CREATE TABLE" in str(prefixes[1][0].content)
+
+
+def test_headers_come_from_the_views_columns(settings):
+    a, _ = make(settings, ["SELECT origin_city, destination_city, COUNT(*) AS n FROM coupons "
+                           "GROUP BY origin_city, destination_city ORDER BY n DESC LIMIT 3"])
+    ans = a.ask("Pasajeros por ciudad de origen y de destino")
+    assert ans.labels_by_lang["es"][:2] == ["Ciudad (origen)", "Ciudad (destino)"]
+    assert ans.labels_by_lang["en"][:2] == ["City (origin)", "City (destination)"]
+    assert ans.text.startswith("3 grupos por Ciudad (origen), Ciudad (destino).")

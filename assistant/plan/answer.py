@@ -92,7 +92,21 @@ def _try(assistant, ans, sql: str, question: str, stage, dates, views, *, first:
         return error, _columns(views, plan.views)
     ans.path = "views"
     ans.plan = plan.as_dict()
+    _view_labels(ans, views[plan.view])
     return None, ()
+
+
+def _view_labels(ans, view) -> None:
+    """Headers from the view's own columns where the query shows one as it is: 'Ciudad (origen)' and
+    'Ciudad (destino)' instead of the restatement's 'Ciudad' and 'Ciudad (2)' for two airports' cities."""
+    names = [str(c) for c in ans.rows.columns]
+    for lang, labels in ans.labels_by_lang.items():
+        if len(labels) != len(names):
+            continue
+        ans.labels_by_lang[lang] = [
+            (view.columns[n].label.get(lang) if n in view.columns and view.columns[n].label else "") or label
+            for n, label in zip(names, labels)]
+    ans.column_labels = ans.labels_by_lang.get(ans.lang, ans.column_labels)
 
 
 def _columns(views, names) -> list[str]:

@@ -22,7 +22,7 @@ In the catalog file:
         joins:                                   # name: [parent.]column -> table.key
           ticket: ticket_number -> tickets.ticket_number
           flight: flight_id -> flights.flight_id
-          origin: flight.origin -> airports.iata_code
+          origin: {fk: flight.origin -> airports.iata_code, label: {en: origin, es: origen}}
         include: {ticket: ticket_, flight: flight_, origin: origin_}
         columns:                                 # renames and derived columns
           coupon_status: status
@@ -57,6 +57,7 @@ class ViewJoin:
     column: str
     table: str
     key: str
+    label: object = None             # Text2: what the join's columns are of ('origen' / 'origin')
 
 
 @dataclass(frozen=True)
@@ -137,7 +138,7 @@ def parse_views(raw, tables: dict, source: str, text2) -> dict[str, SemanticView
         base = vraw.get("table")
         if base not in tables or not tables[base].exposed:
             raise CatalogError(f"{where}: table {base!r} is not an exposed table of the catalog")
-        joins = _joins(vraw.get("joins") or {}, tables, base, where)
+        joins = _joins(vraw.get("joins") or {}, tables, base, where, text2)
         view = SemanticView(name=str(vname), table=base, joins=joins, columns={},
                             noun=text2(vraw.get("noun"), f"{where} noun"),
                             description=text2(vraw.get("description"), f"{where} description"))
@@ -146,13 +147,19 @@ def parse_views(raw, tables: dict, source: str, text2) -> dict[str, SemanticView
     return views
 
 
-def _joins(raw, tables, base: str, where: str) -> dict[str, ViewJoin]:
+def _joins(raw, tables, base: str, where: str, text2) -> dict[str, ViewJoin]:
     """The view's joins, each after the join it starts from (whatever order the file lists them in:
     a catalog written back by a YAML tool sorts its keys)."""
     if not isinstance(raw, dict):
         raise CatalogError(f"{where}: joins: expected a mapping of name: [parent.]column -> table.key")
     parsed = {}
+    labels = {}
     for name, text in raw.items():
+        if isinstance(text, dict):
+            if set(text) - {"fk", "label"} or "fk" not in text:
+                raise CatalogError(f"{where}: join {name}: a mapping has 'fk' (and optional 'label')")
+            labels[str(name)] = text.get("label")
+            text = text["fk"]
         m = _JOIN.match(str(text))
         if not m:
             raise CatalogError(f"{where}: join {name}: write it as '[join.]column -> table.key', got {text!r}")
@@ -163,6 +170,7 @@ def _joins(raw, tables, base: str, where: str) -> dict[str, ViewJoin]:
             raise CatalogError(f"{where}: join {name}: {parent!r} is not a join of the view")
         parsed[str(name)] = (parent, m)
     joins: dict[str, ViewJoin] = {}
+    role = lambda n: text2(labels.get(n) or n.replace("_", " "), f"{where}: join {n} label")   # noqa: E731
     while len(joins) < len(parsed):
         ready = [n for n, (parent, _) in parsed.items() if n not in joins and (parent == BASE or parent in joins)]
         if not ready:
@@ -175,7 +183,7 @@ def _joins(raw, tables, base: str, where: str) -> dict[str, ViewJoin]:
             t = tables.get(m["table"])
             if t is None or not t.exposed or m["key"] not in t.columns:
                 raise CatalogError(f"{where}: join {name}: {m['table']}.{m['key']} is not an exposed column")
-            joins[name] = ViewJoin(name, parent, m["column"], m["table"], m["key"])
+            joins[name] = ViewJoin(name, parent, m["column"], m["table"], m["key"], role(name))
     return joins
 
 
@@ -220,7 +228,8 @@ def _columns(view: SemanticView, vraw: dict, tables, where: str, text2) -> dict[
             add(ViewColumn(str(name), src, m["column"],
                            description=text2(spec.get("description"), cwhere) if spec.get("description")
                            else _described(view, src, info, text2),
-                           label=text2(spec.get("label"), cwhere) if spec.get("label") else _labelled(view, src, info, text2)),
+                           label=text2(spec.get("label"), cwhere) if spec.get("label")
+                           else _labelled(view, src, info, text2)),
                 "explicitly")
         else:
             sql = spec["sql"]
@@ -267,17 +276,19 @@ def _reading_order(view: SemanticView, tables, col: ViewColumn) -> tuple[int, in
 
 
 def _described(view, src, info, text2):
+    """A joined column's description, prefixed by the join it comes through ('origin: City as in …')."""
     if src == BASE:
         return info.description
-    role = src.replace("_", " ")
-    return text2({"en": f"{role}: {info.description.en}", "es": f"{role}: {info.description.es}"}, "")
+    role = view.joins[src].label
+    return text2({"en": f"{role.en}: {info.description.en}", "es": f"{role.es}: {info.description.es}"}, "")
 
 
 def _labelled(view, src, info, text2):
+    """A joined column's label with its join's ('Ciudad (origen)', 'City (origin)')."""
     if src == BASE or not (info.label.en or info.label.es):
         return info.label
-    role = src.replace("_", " ")
-    return text2({"en": f"{info.label.en} ({role})", "es": f"{info.label.es} ({role})"}, "")
+    role = view.joins[src].label
+    return text2({"en": f"{info.label.en} ({role.en})", "es": f"{info.label.es} ({role.es})"}, "")
 
 
 def view_select(view: SemanticView, dialect: str, quote=lambda name: f'"{name}"') -> str:
