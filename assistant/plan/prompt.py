@@ -20,8 +20,7 @@ with a total.
 Rules:
 - Output only the SQL query: no explanation, no markdown.
 - Use only the views and columns listed below, with their exact names.
-- Choose the view whose rows the question counts or lists ("how many bags" -> bags, "passengers on a
-  flight" -> coupons, "flights" -> flights).
+- Choose the view whose rows the question counts or lists.
 - Return only the columns the question asks for, in the order asked; grouping columns first.
 - "by X", "per X", "for each X", "por X", "para cada X": GROUP BY X and return X as the first column.
 - "top N", "the N most", "los N ... con más": ORDER BY the measure DESC LIMIT N.
