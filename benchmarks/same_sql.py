@@ -8,7 +8,7 @@ question by question, without paying for the model twice.
             set how many questions end with the same SQL, error and number of calls.
 
     .venv/bin/python benchmarks/same_sql.py record --out /tmp/replies.jsonl [--sets dev,staff,fresh]
-    .venv/bin/python benchmarks/same_sql.py check --replies /tmp/replies.jsonl
+    .venv/bin/python benchmarks/same_sql.py check --replies /tmp/replies.jsonl [--before d89ed60]
 
 The replies file holds the model's SQL for held-out questions: keep it out of the repository (the
 default path is ignored by git) and read only the counts `check` prints for the fresh set. Both
@@ -107,6 +107,10 @@ def check(args) -> None:
         print(f"{name:<8}{t['questions']:>9}  {t['same']:>4}")
     for line in differing:
         print("  differs:", line)
+    if args.before:
+        from common import machine, write_result
+
+        write_result("same-sql", {"recorded_on": args.before, "sets": tally, "machine": machine()})
     if any(t["same"] != t["questions"] for t in tally.values()):
         sys.exit(1)
 
@@ -119,6 +123,8 @@ def main() -> None:
     r.add_argument("--sets", default="dev,staff,fresh")
     c = sub.add_parser("check")
     c.add_argument("--replies", default=str(DEFAULT_REPLIES))
+    c.add_argument("--before", help="the commit the replies were recorded on: write the counts (never the SQL) "
+                                    "to benchmarks/results/same-sql.json")
     args = ap.parse_args()
     (record if args.cmd == "record" else check)(args)
 

@@ -32,12 +32,49 @@ _ASK = (r"(?:please|pls|por favor|porfa|favor de|can you|could you|would you|wil
         r"tienes que|debes|vamos a|ayudame a)")
 _WRITE = re.compile(rf"(?:^|[.;:!?¡¿,\n]|\b(?:and|then|also|y|luego|despues|tambien)\b)\s*(?:{_ASK}\s+)*"
                     rf"(?P<verb>{_VERB})\b(?P<rest>.{{0,80}})")
-# Words that make the verb about stored data ("cancel the booking", "cambia el teléfono").
-_WRITE_OBJECT = re.compile(
-    r"\b(table|tabla|tablas|booking|bookings|reserva|reservas|passenger|passengers|pasajero|pasajeros|"
-    r"phone|telefono|email|correo|seat|asiento|status|estado|record|registro|row|rows|fila|filas|"
-    r"ticket|tickets|boleto|boletos|flight|vuelo|database|base de datos|statement_timeout|"
-    r"read_only|transaction|transaccion|role|rol|index|indice|view|vista|schema|esquema)\b")
+# Words that make the verb about stored data ("cancel the booking", "cambia el teléfono"): these, and
+# what the catalog calls its tables, their rows, its people and its labelled columns (`_catalog_objects`).
+_WRITE_OBJECT = (r"table|tabla|tablas|phone|telefono|email|correo|status|estado|record|records|registro|"
+                 r"registros|row|rows|fila|filas|database|base de datos|statement_timeout|read_only|transaction|"
+                 r"transaccion|role|rol|index|indice|view|vista|schema|esquema")
+
+
+def _catalog_objects(catalog) -> list[str]:
+    """The catalog's words for what staff could ask to change, folded: each exposed table's name and its
+    parts, what its rows are called in both languages (plural and singular), the subject's words and
+    the short labels of columns ('asiento')."""
+    words: set[str] = set()
+    if catalog is None:
+        return []
+
+    def add(text: str, plural: str = "") -> None:
+        """`text`'s words; with `plural` ('en' or 'es'), each one's singular too ('vuelos', 'cupones')."""
+        for w in re.split(r"[\s_/()]+", fold(text)):
+            if len(w) < 3:
+                continue
+            words.add(w)
+            if plural == "es" and w.endswith("es") and w[-3] not in "aeiou":
+                words.add(w[:-2])                                   # cupones -> cupon
+            elif plural and w.endswith("s") and not w.endswith("ss"):
+                words.add(w[:-1])                                   # vuelos -> vuelo, flights -> flight
+
+    for t in catalog.exposed_tables.values():
+        add(t.name, "en")
+        add(t.noun.en, "en")
+        add(t.noun.es, "es")
+        for c in t.columns.values():
+            if c.label.en and len(c.label.en.split()) == 1:
+                add(c.label.en)
+                add(c.label.es)
+    for w in catalog.subject_words:
+        add(w)
+    return sorted(words, key=len, reverse=True)
+
+
+def _write_object(catalog) -> re.Pattern:
+    return re.compile(r"\b(" + "|".join([_WRITE_OBJECT, *map(re.escape, _catalog_objects(catalog))]) + r")\b")
+
+
 _SQL_WRITE = re.compile(r"\b(insert\s+into|update\s+\w+\s+set|delete\s+from|drop\s+table|create\s+"
                         r"(temp|temporary|table|view|index|role)|alter\s+(table|role)|truncate\s+|grant\s+)")
 # Staff accounts and passwords, by any name; `classify` adds the names of the tables the catalog hides.
@@ -158,14 +195,17 @@ def empty_question_text(lang: str, catalog=None) -> str:
 
 def classify(question: str, catalog=None) -> Refusal | None:
     """A `Refusal` when the question asks for something abordo never does, else None. With `catalog`,
-    naming a table it hides (`Catalog.hidden_tables`) is refused like staff accounts."""
+    naming a table it hides (`Catalog.hidden_tables`) is refused like staff accounts, and a change asked
+    of what the catalog names ('cancel the booking') is refused as a write; without one, only a change
+    to generic things (a table, a record, a status, a phone) is."""
     q = fold(question)
     hidden = catalog.hidden_tables if catalog is not None else ()
     if _STAFF.search(q) or any(fold(t) in q for t in hidden):
         return Refusal("credentials")
     if _INTERNALS.search(q):
         return Refusal("internals")
-    if _SQL_WRITE.search(q) or any(_WRITE_OBJECT.search(m.group("rest")) for m in _WRITE.finditer(q)):
+    objects = _write_object(catalog)
+    if _SQL_WRITE.search(q) or any(objects.search(m.group("rest")) for m in _WRITE.finditer(q)):
         return Refusal("write")
     if _BULK_PII.search(q):
         return Refusal("bulk_personal_data")
