@@ -8,8 +8,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-MONTHS = {"es": "ene feb mar abr may jun jul ago sep oct nov dic".split(),
-          "en": "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()}
+from assistant.question.dates import MONTH_SHORT
+
+MONTHS = {"es": list(MONTH_SHORT["es"]), "en": [m.capitalize() for m in MONTH_SHORT["en"]]}
 DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 STAMP = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$")
 PHRASES = {  # the few words the restatement itself needs, per language

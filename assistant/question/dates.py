@@ -51,16 +51,22 @@ class DateSpan:
         return f"'{self.text}': date(col) BETWEEN '{self.start.isoformat()}' AND '{last.isoformat()}'"
 
 
-MONTHS: dict[str, int] = {
-    "enero": 1, "febrero": 2, "marzo": 3, "abril": 4, "mayo": 5, "junio": 6, "julio": 7, "agosto": 8,
-    "septiembre": 9, "setiembre": 9, "octubre": 10, "noviembre": 11, "diciembre": 12,
-    "january": 1, "february": 2, "march": 3, "april": 4, "may": 5, "june": 6, "july": 7, "august": 8,
-    "september": 9, "october": 10, "november": 11, "december": 12,
+# The months in both languages, the one table the linker, the restatement (`explain.phrasing`) and the
+# training-question wording (`train.shapes.wording`) all read.
+MONTH_NAMES: dict[str, tuple[str, ...]] = {
+    "es": ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre",
+           "noviembre", "diciembre"),
+    "en": ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+           "november", "december"),
 }
-MONTH_ABBR: dict[str, int] = {
-    "ene": 1, "jan": 1, "feb": 2, "mar": 3, "abr": 4, "apr": 4, "jun": 6, "jul": 7, "ago": 8, "aug": 8,
-    "sep": 9, "sept": 9, "set": 9, "oct": 10, "nov": 11, "dic": 12, "dec": 12,
+MONTH_SHORT: dict[str, tuple[str, ...]] = {
+    "es": ("ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sep", "oct", "nov", "dic"),
+    "en": ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"),
 }
+MONTHS: dict[str, int] = {name: i for names in MONTH_NAMES.values() for i, name in enumerate(names, 1)} | {
+    "setiembre": 9}
+MONTH_ABBR: dict[str, int] = {name: i for names in MONTH_SHORT.values() for i, name in enumerate(names, 1)} | {
+    "sept": 9, "set": 9}
 # English month names that are also ordinary words or first names need a preposition to count alone.
 _EN_BARE_NEEDS_CONTEXT = {"may", "march", "june", "april", "august", "january", "february", "july",
                           "september", "october", "november", "december"}

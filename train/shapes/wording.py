@@ -4,13 +4,12 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from assistant.question.dates import MONTH_NAMES
 from train.facts import Column
 from train.shapes.draft import Ctx
 
-MONTHS_ES = ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre",
-             "noviembre", "diciembre")
-MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-             "November", "December")
+MONTHS_ES = MONTH_NAMES["es"]
+MONTHS_EN = tuple(m.capitalize() for m in MONTH_NAMES["en"])
 
 
 def feminine(noun: str) -> bool:
