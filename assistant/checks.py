@@ -21,7 +21,7 @@ REPAIRABLE = {"parse_error", "multiple_statements", "not_a_query", "write_or_com
               "recursive_cte", "cartesian_product", "untraceable_personal_data", "database_error",
               "execution_error", "timeout", "result_too_large", "rejected_by_executor", "permission_denied",
               "unknown_column", "unknown_table", "bulk_personal_data", "repeated_text",
-              "date_ignored", "identifier_aggregated", "join_unclear"}
+              "date_ignored", "identifier_aggregated", "join_unclear", "value_ignored"}
 
 
 def repeated_piece(text: str, times: int = 3, shortest: int = 10, longest: int = 200) -> int:
@@ -69,6 +69,34 @@ def ignored_dates(sql: str, dates) -> list:
         if not hasattr(first, "year") or str(first.year) not in sql:
             out.append(hint)
     return out
+
+
+# Linked values a query must use when the question names them: what identifies a record or a place.
+# Names of people and stored category words are left out: a surname can be an ordinary word.
+_MUST_USE = ("airport", "route", "country", "flight", "locator", "ticket", "bag")
+
+
+def ignored_values(sql: str, hints) -> list:
+    """The linked airports, routes, countries, flights and record identifiers a query never mentions.
+
+    Over one view a small model drops a condition the view it chose cannot express ("locators of
+    bookings with a coupon to NRT" answered from bookings alone, every booking) and the answer looks
+    like a real one. A value counts as used when its literal is in the SQL: 'MEX', 'XA' and 401."""
+    text = sql.upper()
+    out = []
+    for hint in hints:
+        if hint.kind not in _MUST_USE or not hint.found:
+            continue
+        values = hint.value if isinstance(hint.value, tuple) else (hint.value,)
+        if not all(_mentioned(v, text) for v in values if v not in (None, "")):
+            out.append(hint)
+    return out
+
+
+def _mentioned(value, text: str) -> bool:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return re.search(rf"(?<![\w.]){value}(?![\w.])", text) is not None
+    return f"'{str(value).upper()}'" in text
 
 
 def aggregated_identifiers(tree: exp.Expression | None, identifiers: Mapping[str, Collection[str]]) -> list[str]:

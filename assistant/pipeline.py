@@ -309,7 +309,7 @@ class Assistant:
             sql = template_sql(question, linked.hints, self.catalog)
             if sql and self._execute(ans, sql, question, stage) is None:
                 ans.fast_path = True
-            elif not (self.views_first and answer_over_views(self, ans, question, memory, stage, dates)):
+            elif not (self.views_first and answer_over_views(self, ans, question, memory, stage, linked.hints)):
                 ans.path = "tables"
                 self._generate_and_run(ans, question, memory, stage, dates)
             if ans.error is None and not ans.refused:

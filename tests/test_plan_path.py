@@ -151,3 +151,31 @@ def test_headers_come_from_the_views_columns(settings):
     assert ans.labels_by_lang["es"][:2] == ["Ciudad (origen)", "Ciudad (destino)"]
     assert ans.labels_by_lang["en"][:2] == ["City (origin)", "City (destination)"]
     assert ans.text.startswith("3 grupos por Ciudad (origen), Ciudad (destino).")
+
+
+def test_a_view_that_drops_a_named_place_gets_a_repair_naming_the_views_that_have_it(settings, small_demo_db):
+    a, chat = make(settings, ["SELECT record_locator FROM bookings",
+                              "SELECT DISTINCT record_locator FROM coupons WHERE destination = 'CUN'"])
+    ans = a.ask("Record locators of bookings with a coupon on a flight to CUN")
+    assert ans.error is None and ans.path == "views" and ans.llm_calls == 2
+    repair = str(chat.calls[1][-1].content)
+    assert "does not use it" in repair and "'CUN'" in repair and "coupons" in repair.split("views with that column:")[1]
+    with sqlite3.connect(small_demo_db) as conn:
+        expected = {r[0] for r in conn.execute(
+            "SELECT DISTINCT b.record_locator FROM bookings b JOIN tickets t ON t.booking_id = b.booking_id "
+            "JOIN ticket_segments s ON s.ticket_number = t.ticket_number JOIN flights f ON f.flight_id = s.flight_id "
+            "WHERE f.destination = 'CUN'")}
+    assert set(ans.rows.iloc[:, 0]) == expected and expected
+    assert [r.code for r in audit(settings)][:1] == ["value_ignored"]
+
+
+def test_ignored_values_reads_literals():
+    from assistant.checks import ignored_values
+    from assistant.question.link.hints import Hint
+
+    flight = Hint("flight", "XA401", ("XA", 401), "'XA401' is flight XA401")
+    place = Hint("airport", "MEX", "MEX", "'MEX' is airport 'MEX'")
+    name = Hint("passenger", "Ana Ruiz", (512,), "'Ana Ruiz' matches passenger 512")
+    assert ignored_values("SELECT 1 FROM coupons WHERE carrier_code = 'XA' AND flight_number = 401 AND origin <> 'MEX'",
+                          [flight, place, name]) == []
+    assert ignored_values("SELECT 1 FROM coupons WHERE flight_number = 4010", [flight, place, name]) == [flight, place]

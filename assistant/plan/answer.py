@@ -9,12 +9,13 @@ different questions (issue 25's probe: 39 both, 12 only the views, 15 only the t
 """
 from __future__ import annotations
 
+import re
 import time
 
 from langchain_core.messages import AIMessage, HumanMessage
 
 from assistant import prompts
-from assistant.checks import REPAIRABLE, ignored_dates, repeats_itself
+from assistant.checks import REPAIRABLE, ignored_dates, ignored_values, repeats_itself
 from assistant.plan.compile import compile_sql
 from assistant.plan.errors import PlanError, UnknownViewColumn
 from assistant.plan.plan import read_plan
@@ -24,13 +25,13 @@ from assistant.question.refusals import Refusal
 from sql_tools.errors import SqlToolError
 
 
-def answer_over_views(assistant, ans, question: str, memory, stage, dates: list) -> bool:
+def answer_over_views(assistant, ans, question: str, memory, stage, hints: list) -> bool:
     """Answer `ans` on the views path; True when it is answered (or refused), False to fall back to
     the tables path, with `ans` cleared of this path's query and error (its calls and tokens stay:
     they were spent)."""
     views = assistant.catalog.views
-    hints = [in_view_terms(h, assistant.view_names) for h in ans.hints]
-    user_msg = prompts.question_message(question, hints=hints,
+    lines = [in_view_terms(h, assistant.view_names) for h in ans.hints]
+    user_msg = prompts.question_message(question, hints=lines,
                                         context=memory.context_lines() if memory else [])
     system = assistant.view_prompt
     stage("generate")
@@ -43,7 +44,7 @@ def answer_over_views(assistant, ans, question: str, memory, stage, dates: list)
             assistant._refuse(ans, Refusal("model"))
             ans.path = "views"
             return True
-        error, repair_columns = _try(assistant, ans, sql, question, stage, dates, views, first=attempt == 1)
+        error, repair_columns = _try(assistant, ans, sql, question, stage, hints, views, first=attempt == 1)
         if error is None:
             return True
         if error is _NOT_OVER_VIEWS or attempt == 2 or error.code not in REPAIRABLE:
@@ -61,7 +62,7 @@ def answer_over_views(assistant, ans, question: str, memory, stage, dates: list)
 _NOT_OVER_VIEWS = SqlToolError("the query reads none of the views", code="not_over_views")
 
 
-def _try(assistant, ans, sql: str, question: str, stage, dates, views, *, first: bool):
+def _try(assistant, ans, sql: str, question: str, stage, hints, views, *, first: bool):
     """Check, expand and run one reply: (None, ()) when it answered, else (the error, the columns a
     repair turn should see)."""
     if repeats_itself(sql):
@@ -72,12 +73,18 @@ def _try(assistant, ans, sql: str, question: str, stage, dates, views, *, first:
         plan = read_plan(sql, views, assistant.dialect)
     except PlanError:
         return _NOT_OVER_VIEWS, ()
-    forgotten = ignored_dates(sql, dates) if first else []
+    forgotten = ignored_dates(sql, [h for h in hints if h.kind in ("date", "date_range")]) if first else []
     if forgotten:
         return assistant._reject(ans, sql, question, SqlToolError(
-            "the question asks for " + "; ".join(h.line for h in forgotten)
+            "the question asks for " + "; ".join(in_view_terms(h.line, assistant.view_names) for h in forgotten)
             + ", but the query has no filter on that date: add it on the view's date column",
             code="date_ignored")), _columns(views, plan.views)
+    dropped = ignored_values(sql, hints) if first else []
+    if dropped:
+        return assistant._reject(ans, sql, question, SqlToolError(
+            "the question names " + "; ".join(in_view_terms(h.line, assistant.view_names) for h in dropped)
+            + ", but the query does not use it: filter on it, over a view that has that column"
+            + _views_with(views, dropped), code="value_ignored")), _columns(views, plan.views)
     try:
         compiled = compile_sql(sql, views, assistant.dialect)
     except UnknownViewColumn as exc:
@@ -107,6 +114,14 @@ def _view_labels(ans, view) -> None:
             (view.columns[n].label.get(lang) if n in view.columns and view.columns[n].label else "") or label
             for n, label in zip(names, labels)]
     ans.column_labels = ans.labels_by_lang.get(ans.lang, ans.column_labels)
+
+
+def _views_with(views, hints) -> str:
+    """' (views with those columns: coupons, flights)' for the `table.column`s the hints name."""
+    refs = {tuple(r.split(".")) for h in hints for r in re.findall(r"\b\w+\.\w+\b", h.line)}
+    having = [v.name for v in views.values()
+              if any((v.table_of(c.source), c.column) in refs for c in v.columns.values() if not c.derived)]
+    return f" (views with that column: {', '.join(having)})" if having else ""
 
 
 def _columns(views, names) -> list[str]:
