@@ -179,3 +179,16 @@ def test_ignored_values_reads_literals():
     assert ignored_values("SELECT 1 FROM coupons WHERE carrier_code = 'XA' AND flight_number = 401 AND origin <> 'MEX'",
                           [flight, place, name]) == []
     assert ignored_values("SELECT 1 FROM coupons WHERE flight_number = 4010", [flight, place, name]) == [flight, place]
+
+
+def test_a_final_error_on_the_views_path_ends_the_question(settings, tmp_path):
+    doc = yaml.safe_load(resources.files("db.catalog").joinpath(DEFAULT_CATALOG).read_text(encoding="utf-8"))
+    doc["roles"]["agent"]["max_passengers_per_query"] = 5
+    path = tmp_path / "strict.yaml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    strict = Settings(database_url=settings.database_url, app_url=settings.app_url, query_path="views",
+                      catalog_path=str(path))
+    a, chat = make(strict, ["SELECT first_name, last_name FROM coupons WHERE coupon_status = 'flown'"])
+    ans = a.ask("Names of the passengers who flew")
+    assert ans.error == "bulk_extraction_refused" and ans.path == "views" and ans.llm_calls == 1
+    assert "5" in ans.text

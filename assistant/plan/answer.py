@@ -47,7 +47,11 @@ def answer_over_views(assistant, ans, question: str, memory, stage, hints: list)
         error, repair_columns = _try(assistant, ans, sql, question, stage, hints, views, first=attempt == 1)
         if error is None:
             return True
-        if error is _NOT_OVER_VIEWS or attempt == 2 or error.code not in REPAIRABLE:
+        if error is not _NOT_OVER_VIEWS and error.code not in REPAIRABLE:
+            assistant._fail(ans, error)       # final (the database is down, a limit reached): no other path helps
+            ans.path = "views"
+            return True
+        if error is _NOT_OVER_VIEWS or attempt == 2:
             break
         stage("generate")
         t = time.perf_counter()

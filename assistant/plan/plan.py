@@ -80,7 +80,7 @@ def read_plan(sql: str | exp.Expression, views: dict[str, SemanticView], dialect
         raise PlanError("the query names none of the catalog's views")
     if not isinstance(tree, exp.Select):
         return Plan(view=named[0], editable=False, reason="not a single SELECT", sql=text, views=named)
-    reason = _not_editable(tree, named)
+    reason = _not_editable(tree, named, d)
     return Plan(view=named[0], fields=tuple(p.sql(dialect=d) for p in tree.expressions if not _aggregate(p)),
                 measures=tuple(_measure(p, d) for p in tree.expressions if _aggregate(p)),
                 groupings=tuple(g.sql(dialect=d) for g in (tree.args.get("group") or exp.Group()).expressions),
@@ -92,13 +92,13 @@ def read_plan(sql: str | exp.Expression, views: dict[str, SemanticView], dialect
                 editable=not reason, reason=reason, sql=text, views=named)
 
 
-def _not_editable(tree: exp.Select, named: tuple[str, ...]) -> str:
+def _not_editable(tree: exp.Select, named: tuple[str, ...], d: str) -> str:
     if tree.args.get("with") or any(s is not tree for s in tree.find_all(exp.Select)):
         return "has a subquery"
     if len(named) > 1 or tree.args.get("joins"):
         return "joins more than one view"
     where = tree.args.get("where")
-    if where and any(_filter(c, "sqlite") is None for c in _conjuncts(where.this)):
+    if where and any(_filter(c, d) is None for c in _conjuncts(where.this)):
         return "a condition is not a simple filter"
     return ""
 
