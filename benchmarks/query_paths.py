@@ -95,6 +95,27 @@ def prefix_tokens(settings, chat) -> dict:
     return {"views": count(a.prefixes()[0]), "tables": count(a.prefixes()[1])}
 
 
+def _fresh_pg(url: str, seed_database) -> str:
+    """The demo (5,000 passengers, seed 42) in a new PostgreSQL database named by `url`, with the
+    read-only role logins the assistant connects with."""
+    import sqlalchemy as sa
+
+    from db.catalog import load_catalog
+    from db.engines import parse_url
+    from db.roles import grant_readonly
+
+    target = sa.engine.make_url(url)
+    admin = sa.create_engine(parse_url(target.set(database="postgres").render_as_string(hide_password=False)),
+                             isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{target.database}"'))
+        conn.execute(sa.text(f'CREATE DATABASE "{target.database}"'))
+    admin.dispose()
+    seed_database(url, passengers=5000, progress=False)
+    grant_readonly(url, load_catalog(), 3000)
+    return url
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sets", default="dev,staff")
@@ -111,8 +132,7 @@ def main() -> None:
     settings = load_settings()
     db_url = None
     if args.db == "postgres":
-        seed_database(args.pg_url, passengers=5000, progress=False)
-        db_url = args.pg_url
+        db_url = _fresh_pg(args.pg_url, seed_database)
     chat = make_chat_model(settings)
     out: dict = {"machine": machine(settings), "model": str(settings.model), "db": args.db,
                  "prefix_tokens": prefix_tokens(settings.replace(database_url=db_url) if db_url else settings, chat),
