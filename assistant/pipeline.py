@@ -158,7 +158,7 @@ class Assistant:
         from assistant.plan.prompt import view_prefix, view_schema
 
         return view_prefix(self.catalog, self.dialect,
-                           view_schema(self.catalog, self.schema.types, self.schema.stored_values))
+                           view_schema(self.catalog, self.schema.stored_values))
 
     @functools.cached_property
     def view_names(self) -> dict:

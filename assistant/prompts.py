@@ -104,7 +104,8 @@ def _says_nothing_new(description: str, column: str, table: str) -> bool:
     return bool(words) and all(w in known or w in _FILLER for w in words)
 
 
-def _example(example) -> str:
+def worked_example(example) -> str:
+    """One worked example as the prompt shows it: its resolved values, the question, the SQL."""
     hints = example.get("resolved") or []
     resolved = ("Resolved values (exact):\n" + "\n".join(f"- {h}" for h in hints) + "\n") if hints else ""
     return f"{resolved}Q: {example['question']}\nSQL: {example['sql']}"
@@ -123,7 +124,7 @@ def static_prefix(catalog: Catalog, dialect: str, schema_text: str) -> str:
     if catalog.terms:
         parts.append("Glossary (words staff use): " + glossary_text(catalog.terms))
     if catalog.examples:
-        parts.append("Examples:\n" + "\n\n".join(_example(e) for e in catalog.examples))
+        parts.append("Examples:\n" + "\n\n".join(worked_example(e) for e in catalog.examples))
     return "\n\n".join(parts)
 
 

@@ -144,10 +144,8 @@ def _draft_views(tables: dict[str, dict], schema: dict[str, dict]) -> dict:
     views: dict = {}
     for table in sorted(exposed):
         joins: dict[str, str] = {}
-        names: dict[str, str] = {}       # view column -> "join.column" (or the table's own column)
-        for col in tables[table]["columns"]:
-            names[col] = col
-        explicit: dict[str, str] = {}
+        explicit: dict[str, str] = {}    # view column -> "join.column"
+        used = set(tables[table]["columns"])
         queue = [("", table, (table,))]
         while queue:
             parent, at, path = queue.pop(0)
@@ -158,7 +156,7 @@ def _draft_views(tables: dict[str, dict], schema: dict[str, dict]) -> dict:
                     continue
                 role = _ROLE_SUFFIX.sub("", column).strip("_")
                 if len(role) < 3:                 # 'aid' -> 'a': the table says more
-                    role = ref_table.rstrip("s") if ref_table.endswith("s") else ref_table
+                    role = ref_table.rstrip("s")
                 name = role if role not in joins else f"{parent}_{role}"
                 while name in joins or name == "self" or not _PLAIN_NAME.match(name):
                     name = re.sub(r"\W", "_", name) + "_"
@@ -168,9 +166,9 @@ def _draft_views(tables: dict[str, dict], schema: dict[str, dict]) -> dict:
                         continue
                     wanted = c if c.startswith(f"{name}_") else f"{name}_{c}"
                     n, i = wanted, 2
-                    while n in names:
+                    while n in used:
                         n, i = f"{wanted}_{i}", i + 1
-                    names[n] = f"{name}.{c}"
+                    used.add(n)
                     explicit[n] = f"{name}.{c}"
                 queue.append((name, ref_table, (*path, ref_table)))
         entry: dict = {"table": table, "description": tables[table].get("description")}

@@ -9,17 +9,16 @@ different questions (issue 25's probe: 39 both, 12 only the views, 15 only the t
 """
 from __future__ import annotations
 
-import re
 import time
 
 from langchain_core.messages import AIMessage, HumanMessage
 
 from assistant import prompts
 from assistant.checks import REPAIRABLE, ignored_dates, ignored_values, repeats_itself
-from assistant.plan.compile import compile_sql
+from assistant.plan.compile import compile_sql, parse
 from assistant.plan.errors import PlanError, UnknownViewColumn
 from assistant.plan.plan import read_plan
-from assistant.plan.prompt import in_view_terms, repair_message
+from assistant.plan.prompt import TABLE_COLUMN, in_view_terms, repair_message
 from assistant.prompts import REFUSE_MARK
 from assistant.question.refusals import Refusal
 from sql_tools.errors import SqlToolError
@@ -74,7 +73,8 @@ def _try(assistant, ans, sql: str, question: str, stage, hints, views, *, first:
             "the query repeated the same text over and over (write each condition once)",
             code="repeated_text")), ()
     try:
-        plan = read_plan(sql, views, assistant.dialect)
+        tree = parse(sql, assistant.dialect)        # once: the plan and the expansion read the same tree
+        plan = read_plan(tree, views, assistant.dialect)
     except PlanError:
         return _NOT_OVER_VIEWS, ()
     forgotten = ignored_dates(sql, [h for h in hints if h.kind in ("date", "date_range")]) if first else []
@@ -90,7 +90,7 @@ def _try(assistant, ans, sql: str, question: str, stage, hints, views, *, first:
             + ", but the query does not use it: filter on it, over a view that has that column"
             + _views_with(views, dropped), code="value_ignored")), _columns(views, plan.views)
     try:
-        compiled = compile_sql(sql, views, assistant.dialect)
+        compiled = compile_sql(tree, views, assistant.dialect)
     except UnknownViewColumn as exc:
         return assistant._reject(ans, sql, question, SqlToolError(str(exc), code="unknown_column")), \
             _columns(views, (exc.view.name,))
@@ -122,7 +122,7 @@ def _view_labels(ans, view) -> None:
 
 def _views_with(views, hints) -> str:
     """' (views with those columns: coupons, flights)' for the `table.column`s the hints name."""
-    refs = {tuple(r.split(".")) for h in hints for r in re.findall(r"\b\w+\.\w+\b", h.line)}
+    refs = {ref for h in hints for ref in TABLE_COLUMN.findall(h.line)}
     having = [v.name for v in views.values()
               if any((v.table_of(c.source), c.column) in refs for c in v.columns.values() if not c.derived)]
     return f" (views with that column: {', '.join(having)})" if having else ""

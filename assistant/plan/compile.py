@@ -36,26 +36,44 @@ class _Use:
     join_alias: dict[str, str] = field(default_factory=dict)
 
 
+def parse(sql: str, dialect: str) -> exp.Expression:
+    """One parse of a reply, shared by the plan and the expansion. Raises PlanError when it is not SQL."""
+    try:
+        tree = sqlglot.parse_one(sql, read=SQLGLOT_DIALECT[dialect])
+    except sqlglot.errors.ParseError as exc:
+        raise PlanError(f"not SQL: {str(exc).splitlines()[0]}") from None
+    if tree is None:
+        raise PlanError("not SQL: the reply is empty")
+    return tree
+
+
+def _view_of(table: exp.Table, by_lower: dict[str, SemanticView], ctes: set[str]) -> SemanticView | None:
+    """The view a table reference names (a CTE of the same name, or a schema-qualified name, is not one)."""
+    name = table.name.lower()
+    return by_lower.get(name) if name not in ctes and not table.args.get("db") else None
+
+
+def _lookup(tree: exp.Expression, views: dict[str, SemanticView]) -> tuple[dict[str, SemanticView], set[str]]:
+    return {v.lower(): views[v] for v in views}, {c.alias_or_name.lower() for c in tree.find_all(exp.CTE)}
+
+
 def views_in(tree: exp.Expression, views: dict[str, SemanticView]) -> list[str]:
-    """The names of the views a query reads (a CTE of the same name is not a view)."""
-    ctes = {c.alias_or_name.lower() for c in tree.find_all(exp.CTE)}
-    by_lower = {v.lower(): v for v in views}
-    return [by_lower[t.name.lower()] for t in tree.find_all(exp.Table)
-            if t.name.lower() in by_lower and t.name.lower() not in ctes and not t.args.get("db")]
+    """The names of the views a query reads, in the order it names them."""
+    by_lower, ctes = _lookup(tree, views)
+    return [v.name for t in tree.find_all(exp.Table) if (v := _view_of(t, by_lower, ctes))]
 
 
 def expand(tree: exp.Expression, views: dict[str, SemanticView], dialect: str) -> exp.Expression:
     """A copy of `tree` with every view replaced by its base tables and joins. A query that names no
     view comes back unchanged (copied). Raises UnknownViewColumn for a column no view has."""
     tree = tree.copy()
-    ctes = {c.alias_or_name.lower() for c in tree.find_all(exp.CTE)}
-    by_lower = {v.lower(): views[v] for v in views}
+    by_lower, ctes = _lookup(tree, views)
     taken = {t.alias_or_name.lower() for t in tree.find_all(exp.Table)}
     for select in list(tree.find_all(exp.Select)):
-        uses = [_Use(by_lower[t.name.lower()], t.alias_or_name, t) for t in _sources(select)
-                if t.name.lower() in by_lower and t.name.lower() not in ctes and not t.args.get("db")]
+        sources = _sources(select)
+        uses = [_Use(v, t.alias_or_name, t) for t in sources if (v := _view_of(t, by_lower, ctes))]
         if uses:
-            _expand_select(select, uses, _sources(select), dialect, taken)
+            _expand_select(select, uses, sources, dialect, taken)
     return tree
 
 
@@ -73,7 +91,7 @@ def _expand_select(select: exp.Select, uses: list[_Use], sources: list[exp.Table
     aliases = {u.alias.lower(): u for u in uses}
     others = {t.alias_or_name.lower() for t in sources} - set(aliases)
     outputs = {p.alias.lower() for p in select.expressions if isinstance(p, exp.Alias)}
-    _expand_stars(select, uses)
+    _expand_stars(select, uses, sources)
     for col in list(_scope_columns(select, aliases)):
         use = _owner(col, uses, aliases, others)
         if use is None:
@@ -81,7 +99,7 @@ def _expand_select(select: exp.Select, uses: list[_Use], sources: list[exp.Table
         name = col.name.lower()
         if isinstance(col.parent, exp.Ordered) and not col.table and name in outputs:
             continue                 # ORDER BY an output name: the projection's alias
-        vcol = next((c for c in use.view.columns.values() if c.name.lower() == name), None)
+        vcol = use.view.column(col.name)
         if vcol is None:
             if not col.table and (name in outputs or others):
                 continue             # an output alias (HAVING n > 5), or a column of another source
@@ -114,8 +132,7 @@ def _scope_columns(select: exp.Select, aliases: dict[str, _Use]):
 def _owner(col: exp.Column, uses: list[_Use], aliases: dict[str, _Use], others: set[str]) -> _Use | None:
     if col.table:
         return aliases.get(col.table.lower())
-    name = col.name.lower()
-    having = [u for u in uses if any(c.name.lower() == name for c in u.view.columns.values())]
+    having = [u for u in uses if u.view.column(col.name) is not None]
     if len(having) == 1:
         return having[0]
     if len(having) > 1:
@@ -147,7 +164,7 @@ def _column_sql(use: _Use, vcol, dialect: str, taken: set[str]) -> exp.Expressio
     if not vcol.derived:
         _need(use, vcol.source)
         return exp.column(vcol.column, table=_alias_for(use, vcol.source, taken))
-    tree = _derived(use.view.name, vcol.name, vcol.expression(dialect), dialect).copy()
+    tree = _derived(vcol.expression(dialect), dialect).copy()
     for ref in list(tree.find_all(exp.Column)):
         source = BASE if ref.table.lower() == "self" else ref.table
         if source == BASE or source in use.view.joins:
@@ -157,21 +174,19 @@ def _column_sql(use: _Use, vcol, dialect: str, taken: set[str]) -> exp.Expressio
 
 
 @lru_cache(maxsize=512)
-def _derived(view: str, column: str, sql: str, dialect: str) -> exp.Expression:
+def _derived(sql: str, dialect: str) -> exp.Expression:
+    """A derived column's expression, parsed once per process (copied before use)."""
     return sqlglot.parse_one(sql, read=SQLGLOT_DIALECT[dialect])
 
 
-def compile_sql(sql: str, views: dict[str, SemanticView], dialect: str) -> str:
-    """`sql` over the views as base-table SQL for `dialect` ('sqlite' or 'postgres'); text that names
-    no view is returned as it was. Raises PlanError (a parse error, an unknown or ambiguous column)."""
-    d = SQLGLOT_DIALECT[dialect]
-    try:
-        tree = sqlglot.parse_one(sql, read=d)
-    except sqlglot.errors.ParseError as exc:
-        raise PlanError(f"not SQL: {str(exc).splitlines()[0]}") from None
-    if tree is None or not views_in(tree, views):
-        return sql
-    return expand(tree, views, dialect).sql(dialect=d)
+def compile_sql(sql: str | exp.Expression, views: dict[str, SemanticView], dialect: str) -> str:
+    """`sql` (text, or its parse) over the views as base-table SQL for `dialect` ('sqlite' or 'postgres');
+    text that names no view is returned as it was. Raises PlanError (not SQL, an unknown or ambiguous
+    column)."""
+    tree = parse(sql, dialect) if isinstance(sql, str) else sql
+    if not views_in(tree, views):
+        return sql if isinstance(sql, str) else tree.sql(dialect=SQLGLOT_DIALECT[dialect])
+    return expand(tree, views, dialect).sql(dialect=SQLGLOT_DIALECT[dialect])
 
 
 def _need(use: _Use, source: str) -> None:
@@ -180,11 +195,11 @@ def _need(use: _Use, source: str) -> None:
         source = use.view.joins[source].parent
 
 
-def _expand_stars(select: exp.Select, uses: list[_Use]) -> None:
+def _expand_stars(select: exp.Select, uses: list[_Use], sources: list[exp.Table]) -> None:
     """`SELECT *` over one view, or `SELECT v.*`: every column of the view, by name."""
     new = []
     for p in select.expressions:
-        if isinstance(p, exp.Star) and len(uses) == 1 and len(_sources(select)) == 1:
+        if isinstance(p, exp.Star) and len(uses) == 1 and len(sources) == 1:
             new += [exp.column(c, table=uses[0].alias) for c in uses[0].view.columns]
         elif isinstance(p, exp.Column) and isinstance(p.this, exp.Star) and p.table.lower() in {
                 u.alias.lower() for u in uses}:

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import sqlglot
 from sqlglot import exp
 
-from assistant.plan.compile import SQLGLOT_DIALECT, views_in
+from assistant.plan.compile import SQLGLOT_DIALECT, parse, views_in
 from assistant.plan.errors import PlanError
 from db.catalog.views import SemanticView
 
@@ -70,21 +69,19 @@ def read_plan(sql: str | exp.Expression, views: dict[str, SemanticView], dialect
     """The plan of a query over the views. Raises PlanError when the text is not one SELECT or
     names no view."""
     d = SQLGLOT_DIALECT[dialect]
-    try:
-        tree = sqlglot.parse_one(sql, read=d) if isinstance(sql, str) else sql
-    except sqlglot.errors.ParseError as exc:
-        raise PlanError(f"not SQL: {str(exc).splitlines()[0]}") from None
+    tree = parse(sql, dialect) if isinstance(sql, str) else sql
     text = tree.sql(dialect=d)
     named = tuple(dict.fromkeys(views_in(tree, views)))
     if not named:
         raise PlanError("the query names none of the catalog's views")
     if not isinstance(tree, exp.Select):
         return Plan(view=named[0], editable=False, reason="not a single SELECT", sql=text, views=named)
-    reason = _not_editable(tree, named, d)
+    filters = _filters(tree.args.get("where"), d)
+    reason = _not_editable(tree, named, filters)
     return Plan(view=named[0], fields=tuple(p.sql(dialect=d) for p in tree.expressions if not _aggregate(p)),
                 measures=tuple(_measure(p, d) for p in tree.expressions if _aggregate(p)),
                 groupings=tuple(g.sql(dialect=d) for g in (tree.args.get("group") or exp.Group()).expressions),
-                filters=_filters(tree.args.get("where"), d),
+                filters=filters,
                 having=(tree.args["having"].this.sql(dialect=d),) if tree.args.get("having") else (),
                 order=tuple((o.this.sql(dialect=d), bool(o.args.get("desc")))
                             for o in (tree.args.get("order") or exp.Order()).expressions),
@@ -92,13 +89,12 @@ def read_plan(sql: str | exp.Expression, views: dict[str, SemanticView], dialect
                 editable=not reason, reason=reason, sql=text, views=named)
 
 
-def _not_editable(tree: exp.Select, named: tuple[str, ...], d: str) -> str:
+def _not_editable(tree: exp.Select, named: tuple[str, ...], filters: tuple[Filter, ...]) -> str:
     if tree.args.get("with") or any(s is not tree for s in tree.find_all(exp.Select)):
         return "has a subquery"
     if len(named) > 1 or tree.args.get("joins"):
         return "joins more than one view"
-    where = tree.args.get("where")
-    if where and any(_filter(c, d) is None for c in _conjuncts(where.this)):
+    if any(f.column is None for f in filters):
         return "a condition is not a simple filter"
     return ""
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
+from assistant.prompts import worked_example
 from db.catalog import Catalog
 
 RULES = """You translate staff questions (Spanish or English) into ONE read-only SQL query over ONE of the
@@ -40,12 +41,12 @@ DIALECT = {
 }
 
 
-def view_schema(catalog: Catalog, column_types: Mapping[str, Mapping[str, str]],
-                stored_values: Mapping[tuple[str, str], Sequence[str]]) -> str:
+def view_schema(catalog: Catalog, stored_values: Mapping[tuple[str, str], Sequence[str]]) -> str:
     """The views, each as `CREATE VIEW name ( -- what one row is` and its columns, several to a line,
     each with what its name does not say: the stored values of a short enumeration the first time that
-    column appears ("cabin 'business'/'economy'/'premium'"); then one line naming the personal columns. Every token here is read with every question:
-    the probe's nine views in 2,000 tokens beat the tables' 3,250."""
+    column appears ("cabin 'business'/'economy'/'premium'"); then one line naming the personal columns.
+    Every token here is read with every question: the probe's nine views in 2,000 tokens beat the
+    tables' 3,250."""
     blocks = []
     shown_values: set[tuple[str, str]] = set()
     for view in catalog.views.values():
@@ -82,9 +83,7 @@ def view_prefix(catalog: Catalog, dialect: str, schema_text: str) -> str:
     parts.append(f"Database: {DIALECT[dialect]}")
     parts.append(schema_text)
     if catalog.view_examples:
-        parts.append("Examples:\n" + "\n\n".join(
-            ("Resolved values (exact):\n" + "\n".join(f"- {h}" for h in e["resolved"]) + "\n" if e.get("resolved") else "")
-            + f"Q: {e['question']}\nSQL: {e['sql']}" for e in catalog.view_examples))
+        parts.append("Examples:\n" + "\n\n".join(worked_example(e) for e in catalog.view_examples))
     return "\n\n".join(parts)
 
 
@@ -102,7 +101,7 @@ def view_names(catalog: Catalog) -> dict[tuple[str, str], list[str]]:
     return out
 
 
-_REF = re.compile(r"\b([A-Za-z_]\w*)\.([A-Za-z_]\w*)\b")
+TABLE_COLUMN = re.compile(r"\b([A-Za-z_]\w*)\.([A-Za-z_]\w*)\b")    # 'flights.origin' in a hint line
 
 
 def in_view_terms(line: str, names: Mapping[tuple[str, str], Sequence[str]]) -> str:
@@ -112,7 +111,7 @@ def in_view_terms(line: str, names: Mapping[tuple[str, str], Sequence[str]]) -> 
     def name(m: re.Match) -> str:
         found = names.get((m[1], m[2]))
         return " / ".join(found) if found else m[0]
-    return _REF.sub(name, line)
+    return TABLE_COLUMN.sub(name, line)
 
 
 def repair_message(error: str, columns: Sequence[str] = ()) -> str:

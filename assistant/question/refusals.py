@@ -71,8 +71,19 @@ def _catalog_objects(catalog) -> list[str]:
     return sorted(words, key=len, reverse=True)
 
 
+_OBJECT_PATTERNS: dict[int, tuple[object, re.Pattern]] = {}
+
+
 def _write_object(catalog) -> re.Pattern:
-    return re.compile(r"\b(" + "|".join([_WRITE_OBJECT, *map(re.escape, _catalog_objects(catalog))]) + r")\b")
+    """The change-request objects of `catalog`, built once per catalog (every question is classified,
+    twice when it may be a card); the catalog is kept with its pattern, so its id is not reused."""
+    hit = _OBJECT_PATTERNS.get(id(catalog))
+    if hit is None or hit[0] is not catalog:
+        if len(_OBJECT_PATTERNS) >= 16:
+            _OBJECT_PATTERNS.clear()
+        words = [_WRITE_OBJECT, *map(re.escape, _catalog_objects(catalog))]
+        hit = _OBJECT_PATTERNS[id(catalog)] = (catalog, re.compile(r"\b(" + "|".join(words) + r")\b"))
+    return hit[1]
 
 
 _SQL_WRITE = re.compile(r"\b(insert\s+into|update\s+\w+\s+set|delete\s+from|drop\s+table|create\s+"

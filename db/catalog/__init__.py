@@ -388,22 +388,22 @@ def check_against_database(catalog: Catalog, engine) -> None:
         if missing:
             raise CatalogError(f"catalog {catalog.source}: {t.name} has no column(s) {', '.join(missing)}")
     if catalog.views:
-        _check_views(catalog, engine, inspector)
+        _check_views(catalog, engine)
 
 
-def _check_views(catalog: Catalog, engine, inspector) -> None:
+def _check_views(catalog: Catalog, engine) -> None:
     """Each view's joins follow the database's foreign keys (or reach a primary key), and the whole
     view, derived columns included, runs on this database (with LIMIT 0: nothing is read)."""
     import sqlalchemy as sa
 
     from db.catalog.views import check_views_against_database, view_select
+    from db.introspect import read_schema
 
     tables = {j.table for v in catalog.views.values() for j in v.joins.values()} | \
         {v.table for v in catalog.views.values()}
-    fks = {t: {c: f"{fk['referred_table']}.{fk['referred_columns'][i]}" for fk in inspector.get_foreign_keys(t)
-               for i, c in enumerate(fk["constrained_columns"])} for t in tables}
-    pks = {t: list(inspector.get_pk_constraint(t).get("constrained_columns") or ()) for t in tables}
-    check_views_against_database(catalog.views, fks, pks, f"catalog {catalog.source}")
+    shapes = read_schema(engine, sorted(tables))
+    check_views_against_database(catalog.views, {t: s.fks for t, s in shapes.items()},
+                                 {t: s.pk for t, s in shapes.items()}, f"catalog {catalog.source}")
     dialect = "postgresql" if engine.dialect.name == "postgresql" else "sqlite"
     with engine.connect() as conn:
         for view in catalog.views.values():

@@ -36,6 +36,7 @@ column that `columns` maps explicitly is not included a second time; `omit` leav
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 
@@ -104,14 +105,12 @@ class SemanticView:
     def table_of(self, source: str) -> str:
         return self.table if source == BASE else self.joins[source].table
 
-    def path(self, source: str) -> list[ViewJoin]:
-        """The joins from the view's table to `source`, in the order they must be written."""
-        out = []
-        while source != BASE:
-            j = self.joins[source]
-            out.append(j)
-            source = j.parent
-        return out[::-1]
+    def column(self, name: str) -> ViewColumn | None:
+        """The column called `name`, in any case (SQL folds unquoted names)."""
+        found = self.columns.get(name)
+        if found is None:
+            found = next((c for n, c in self.columns.items() if n.lower() == name.lower()), None)
+        return found
 
 
 def _without_strings(sql: str) -> str:
@@ -143,7 +142,7 @@ def parse_views(raw, tables: dict, source: str, text2) -> dict[str, SemanticView
                             noun=text2(vraw.get("noun"), f"{where} noun"),
                             description=text2(vraw.get("description"), f"{where} description"))
         columns = _columns(view, vraw, tables, where, text2)
-        views[str(vname)] = SemanticView(**{**view.__dict__, "columns": columns})
+        views[str(vname)] = dataclasses.replace(view, columns=columns)
     return views
 
 
