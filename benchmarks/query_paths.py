@@ -68,6 +68,19 @@ def _summary(records: list[dict], correct) -> dict:
     return out
 
 
+def _rewrites(records: list[dict]) -> dict:
+    """rule -> [questions whose query it changed, of those answered right]: which of the SQL path's
+    passes still change an answer on each path."""
+    out: dict[str, list[int]] = {}
+    for r in records:
+        for rule in r.get("trace") or ():
+            if rule != "views":
+                n = out.setdefault(rule, [0, 0])
+                n[0] += 1
+                n[1] += bool(r["correct"])
+    return dict(sorted(out.items()))
+
+
 def compare(tables: dict, views: dict) -> dict:
     ids = [i for i in tables if i in views]
     t = [tables[i] for i in ids]
@@ -77,7 +90,8 @@ def compare(tables: dict, views: dict) -> dict:
     out = {"tables": _summary(t, right), "views_then_tables": _summary(v, right),
            "views_alone": _summary(v, alone),
            "either": sum(tables[i]["correct"] or views[i]["correct"] for i in ids),
-           "fell_back": sum(views[i].get("path") == "tables" for i in ids)}
+           "fell_back": sum(views[i].get("path") == "tables" for i in ids),
+           "rewrites": {"tables": _rewrites(t), "views": _rewrites([r for r in v if r.get("path") == "views"])}}
     for name, ok in (("views_then_tables", right), ("views_alone", alone)):
         wins = sum(ok(views[i]) and not tables[i]["correct"] for i in ids)
         losses = sum(tables[i]["correct"] and not ok(views[i]) for i in ids)
@@ -123,6 +137,8 @@ def main() -> None:
     ap.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/abordo_bench_paths")
     ap.add_argument("--limit", type=int)
     ap.add_argument("--name", default="query-paths")
+    ap.add_argument("--records", metavar="FILE",
+                    help="also write each question's SQL and verdict on both paths (JSONL; never for the fresh set)")
     args = ap.parse_args()
 
     from assistant.llm import make_chat_model
@@ -146,7 +162,21 @@ def main() -> None:
         result = compare(tables, views)
         out["sets"][name] = result
         _print(name, result, held_out=name == "fresh")
+        if args.records and name != "fresh":
+            _write_records(args.records, name, tables, views)
     write_result(f"{args.name}-{args.db}", out)
+
+
+def _write_records(path: str, name: str, tables: dict, views: dict) -> None:
+    """One line per question and path, to read a development set's misses (the fresh set stays held out)."""
+    import json
+
+    keep = ("id", "lang", "category", "question", "correct", "reason", "path", "trace", "sql_generated",
+            "predicted_sql", "gold_sql", "error", "latency_s", "llm_calls")
+    with open(path, "a", encoding="utf-8") as f:
+        for run, records in (("tables", tables), ("views", views)):
+            for r in records.values():
+                f.write(json.dumps({"set": name, "run": run, **{k: r.get(k) for k in keep}}, ensure_ascii=False) + "\n")
 
 
 def _print(name: str, r: dict, *, held_out: bool) -> None:
@@ -159,6 +189,9 @@ def _print(name: str, r: dict, *, held_out: bool) -> None:
         print(f"{key:<20}{s['correct']:>4}/{n:<3}{s['p50_s']:>7}{s['p95_s']:>8}{s['new_prompt_tokens']:>9}"
               f"{s['generated_tokens']:>9}{s['calls']:>7}   {langs}")
     print(f"either path right: {r['either']}/{n}; the views path fell back on {r['fell_back']}")
+    for path, rules in r["rewrites"].items():
+        print(f"rewrites that changed a query on the {path} path (changed/right): "
+              + (", ".join(f"{k} {a}/{b}" for k, (a, b) in rules.items()) or "none"))
     for key in ("views_alone_vs_tables", "views_then_tables_vs_tables"):
         w = r[key]
         print(f"{key}: +{w['wins']} -{w['losses']} (McNemar p = {w['mcnemar_p']})")

@@ -38,6 +38,7 @@ class Record:
     fast_path: bool = False
     join_fixed: bool = False
     path: str = ""                 # which path wrote the query that ran: 'views' or 'tables' ('' for a card)
+    trace: tuple[str, ...] = ()    # the rewrite passes that changed the query that ran ('views' first on that path)
     gold_rows: int = 0
     pred_rows: int = 0
     ordered: bool = False
@@ -95,7 +96,8 @@ def evaluate_answer(db: ReadOnlyDB, q: Question, ans, *, cap: int | None) -> Rec
     rec = Record(id=q.id, lang=q.lang, category=q.category, question=q.question, gold_sql=q.gold_sql(db.dialect),
                  db_id=q.db_id, predicted_sql=ans.sql or "", sql_generated=ans.sql_generated or "",
                  error=ans.error, refused=ans.refused, fast_path=ans.fast_path,
-                 join_fixed=ans.join_fixed, path=getattr(ans, "path", ""), latency_s=round(ans.timings.get("total", 0.0), 4), llm_calls=ans.llm_calls,
+                 join_fixed=ans.join_fixed, path=getattr(ans, "path", ""), trace=tuple(ans.trace or ()),
+                 latency_s=round(ans.timings.get("total", 0.0), 4), llm_calls=ans.llm_calls,
                  prompt_tokens=ans.prompt_tokens, new_prompt_tokens=ans.new_prompt_tokens,
                  completion_tokens=ans.completion_tokens, cache_hit=ans.cache_hit,
                  timings={k: round(v, 4) for k, v in ans.timings.items()}, answer=ans.text or "", fill=dict(q.fill))

@@ -42,7 +42,7 @@ def env(small_demo_db, tmp_path_factory):
 
     app_url = f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'app.sqlite'}"
     ensure_demo_users(app_url)
-    s = Settings(database_url=f"sqlite:///{small_demo_db}", app_url=app_url, api_rate_per_minute=10**6,
+    s = Settings(query_path="tables", database_url=f"sqlite:///{small_demo_db}", app_url=app_url, api_rate_per_minute=10**6,
                  api_anon_rate_per_minute=10**6)
     server = Server(create_app(s, chat_model=ScriptedChat(["SELECT COUNT(*) FROM flights"])))
     headers = {"Authorization": f"Bearer {issue_token(app_url, 'supervisor')}"}

@@ -29,8 +29,8 @@ def _make(demo_db_path: Path, tmp: Path, **settings) -> object:
 
     app_url = f"sqlite:///{tmp / 'app.sqlite'}"
     ensure_demo_users(app_url)
-    s = Settings(database_url=f"sqlite:///{demo_db_path}", app_url=app_url, **settings)
     chat = settings.pop("chat", None) or ScriptedChat()
+    s = Settings(database_url=f"sqlite:///{demo_db_path}", app_url=app_url, **{"query_path": "tables", **settings})
     app = create_app(s, chat_model=chat)
     server = Server(app)
     tokens = {role: issue_token(app_url, name) for name, role in (("agente", "agent"), ("supervisor", "supervisor"),

@@ -56,7 +56,7 @@ def db_url(small_demo_url) -> str:
 @pytest.fixture
 def settings_for(tmp_path):
     def make(url: str) -> Settings:
-        return Settings(database_url=url, app_url=f"sqlite:///{tmp_path / 'app.sqlite'}")
+        return Settings(query_path="tables", database_url=url, app_url=f"sqlite:///{tmp_path / 'app.sqlite'}")
     return make
 
 

@@ -29,12 +29,12 @@ LOST_BY_DESTINATION = (
 
 @pytest.fixture
 def settings(small_demo_db, tmp_path):
-    return Settings(database_url=f"sqlite:///{small_demo_db}", app_url=f"sqlite:///{tmp_path / 'app.sqlite'}")
+    return Settings(query_path="tables", database_url=f"sqlite:///{small_demo_db}", app_url=f"sqlite:///{tmp_path / 'app.sqlite'}")
 
 
 @pytest.fixture
 def demo_pg_settings(small_demo_pg, tmp_path):
-    return Settings(database_url=small_demo_pg, app_url=f"sqlite:///{tmp_path / 'app.sqlite'}")
+    return Settings(query_path="tables", database_url=small_demo_pg, app_url=f"sqlite:///{tmp_path / 'app.sqlite'}")
 
 
 def ask(settings, sql: str, question: str, role: str = "agent"):

@@ -195,7 +195,7 @@ def _write(path, items):
 
 
 def _run(args, env=None):
-    return CliRunner().invoke(main, args, env={"ABORDO_SUMMARIES": "off", **(env or {})})
+    return CliRunner().invoke(main, args, env={"ABORDO_SUMMARIES": "off", "ABORDO_QUERY_PATH": "tables", **(env or {})})
 
 
 @pytest.fixture

@@ -50,7 +50,7 @@ def test_a_missing_or_foreign_pairs_file_is_a_clear_error(tmp_path):
 
 @pytest.mark.parametrize("k", [0, 2])
 def test_the_pipeline_shows_k_examples_after_the_cached_prefix(small_demo_db, tmp_path, k):
-    settings = Settings(database_url=f"sqlite:///{small_demo_db}", app_url=f"sqlite:///{tmp_path / 'app.sqlite'}",
+    settings = Settings(query_path="tables", database_url=f"sqlite:///{small_demo_db}", app_url=f"sqlite:///{tmp_path / 'app.sqlite'}",
                         examples=k)
     chat = RecordingChat(["SELECT COUNT(*) FROM baggage WHERE status = 'lost'"])
     assistant = Assistant(settings, chat_model=chat, role="agent", user="tester")

@@ -63,7 +63,7 @@ def db_url(small_demo_url) -> str:
 @pytest.fixture
 def settings(db_url, tmp_path) -> Settings:
     clear_cache()
-    return Settings(database_url=db_url, app_url=f"sqlite:///{tmp_path / 'app.sqlite'}")
+    return Settings(query_path="tables", database_url=db_url, app_url=f"sqlite:///{tmp_path / 'app.sqlite'}")
 
 
 @pytest.fixture(scope="module")

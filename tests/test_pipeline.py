@@ -16,14 +16,14 @@ from tests.fakes import RecordingChat
 
 @pytest.fixture
 def settings(small_demo_db, tmp_path):
-    return Settings(database_url=f"sqlite:///{small_demo_db}", app_url=f"sqlite:///{tmp_path / 'app.sqlite'}",
+    return Settings(query_path="tables", database_url=f"sqlite:///{small_demo_db}", app_url=f"sqlite:///{tmp_path / 'app.sqlite'}",
                     summaries="model")
 
 
 @pytest.fixture
 def demo_pg_settings(small_demo_pg, tmp_path):
     """The demo on PostgreSQL with the read-only logins the assistant uses."""
-    return Settings(database_url=small_demo_pg, app_url=f"sqlite:///{tmp_path / 'app.sqlite'}")
+    return Settings(query_path="tables", database_url=small_demo_pg, app_url=f"sqlite:///{tmp_path / 'app.sqlite'}")
 
 
 def make(settings, responses, role="agent") -> tuple[Assistant, RecordingChat]:

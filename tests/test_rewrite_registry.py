@@ -27,7 +27,7 @@ PLAIN = ("¿Cuántos vuelos salen de MEX?", "SELECT COUNT(*) FROM flights WHERE 
 
 @pytest.fixture
 def settings(small_demo_db, tmp_path) -> Settings:
-    return Settings(database_url=f"sqlite:///{small_demo_db}", app_url=f"sqlite:///{tmp_path / 'app.sqlite'}")
+    return Settings(query_path="tables", database_url=f"sqlite:///{small_demo_db}", app_url=f"sqlite:///{tmp_path / 'app.sqlite'}")
 
 
 def test_one_rule_per_module_named_by_what_it_does():

@@ -33,7 +33,7 @@ def flight_2(tmp_path_factory, shared_dir):
 @pytest.fixture
 def assistant(flight_2, tmp_path):
     db, catalog_file = flight_2
-    settings = Settings(database_url=f"sqlite:///{db}", app_url=f"sqlite:///{tmp_path / 'app.sqlite'}",
+    settings = Settings(query_path="tables", database_url=f"sqlite:///{db}", app_url=f"sqlite:///{tmp_path / 'app.sqlite'}",
                         catalog_path=str(catalog_file))
     chat = ScriptedChat()
     return Assistant(settings, chat_model=chat, role="agent", user="tester"), chat

@@ -62,7 +62,7 @@ class Plan:
                 "measures": [m.__dict__ for m in self.measures], "groupings": list(self.groupings),
                 "filters": [f.__dict__ | {"values": list(f.values)} for f in self.filters],
                 "having": list(self.having), "order": [list(o) for o in self.order], "limit": self.limit,
-                "distinct": self.distinct, "editable": self.editable, "reason": self.reason}
+                "distinct": self.distinct, "editable": self.editable, "reason": self.reason, "sql": self.sql}
 
 
 def read_plan(sql: str | exp.Expression, views: dict[str, SemanticView], dialect: str) -> Plan:
