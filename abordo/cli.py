@@ -50,6 +50,7 @@ def _register() -> None:
     from assistant.ask_cli import ask_command, chat_command
     from assistant.model_cli import model_command
     from assistant.users_cli import users_command
+    from assistant.verified_cli import verified_command
     from db.cli import catalog_group, db_group
     from evaluation.cli import eval_command
     from seed_data.cli import seed_command
@@ -61,7 +62,7 @@ def _register() -> None:
                           ("sql", sql_command), ("audit", audit_command), ("model", model_command),
                           ("ask", ask_command), ("chat", chat_command), ("demo", demo_command),
                           ("ui", ui_command), ("users", users_command), ("eval", eval_command), ("train", train_command),
-                          ("serve", serve_command)):
+                          ("serve", serve_command), ("verified", verified_command)):
         main.add_command(command, name)
 
 

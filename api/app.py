@@ -40,6 +40,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api import conversations
 from api.gate import Gate
 from api.problems import COMMON, Problem, ProblemDoc, problem_body, problem_response, responses
+from assistant import answer_plans
 from assistant.errors import AssistantError, Cancelled, ModelNotFound
 from assistant.llm import TEST_MODEL_ENV, make_chat_model, seam_model
 from assistant.llm.openai_compat import is_unreachable
@@ -108,6 +109,26 @@ class FeedbackBody(BaseModel):
     rating: Annotated[Literal[-1, 1], BeforeValidator(_exact_int)] = Field(description="1 good, -1 bad")
     sql: Text | None = Field(default=None, max_length=MAX_SQL)
     comment: Text | None = Field(default=None, max_length=2000)
+
+
+ANSWER_ID = r"^a_[A-Za-z0-9_-]{1,64}$"
+EditValue = Annotated[str | int | float | None, Field(union_mode="left_to_right")]
+
+
+class EditBody(BaseModel):
+    """One change to an answer's plan (`plan` in the answer): a filter removed, changed or added, the
+    grouping, a measure, the order or the limit. Columns are the plan's view's columns."""
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["remove_filter", "set_filter", "add_filter", "set_grouping", "set_measure", "set_order",
+                  "set_limit"]
+    index: int | None = Field(default=None, ge=0, le=100, description="Which filter or measure, from 0")
+    columns: list[Annotated[str, StringConstraints(max_length=64)]] = Field(default=[], max_length=8)
+    operator: Literal["=", "<>", ">", ">=", "<", "<=", "IN", "NOT IN", "BETWEEN", "IS NULL", "IS NOT NULL"] = "="
+    values: list[EditValue] = Field(default=[], max_length=50)
+    function: Literal["", "COUNT", "SUM", "AVG", "MIN", "MAX"] = ""
+    distinct: bool = False
+    descending: bool = True
+    limit: int | None = Field(default=None, ge=1, le=100_000)
 
 
 class Service:
@@ -302,15 +323,52 @@ def create_app(settings: Settings | None = None, *, chat_model=None, warm: bool 
 
     def _delivered(user: User, ans, memory, conversation_id: str) -> dict:
         """The answer as the API gives it, once it is sure to have its audit record and its conversation."""
-        if ans.error == "audit_failed":     # nothing leaves without its audit record
-            raise Problem(503, "audit_unavailable", "the audit log could not be written, so no answer is given")
-        if ans.error == "database_unreachable":
-            raise Problem(503, "database_unreachable", "the passenger database does not answer; try again shortly")
+        _undeliverable(ans)
         try:
             conversations.save(service.settings.app_url, conversation_id, user.name, memory)
         except sa.exc.SQLAlchemyError:
             raise Problem(503, "app_store_unavailable", "the conversation could not be kept; try again") from None
-        return {**ans.to_dict(), "conversation_id": conversation_id}
+        return {**ans.to_dict(), "conversation_id": conversation_id, "answer_id": _kept(user, ans)}
+
+    def _undeliverable(ans) -> None:
+        if ans.error == "audit_failed":     # nothing leaves without its audit record
+            raise Problem(503, "audit_unavailable", "the audit log could not be written, so no answer is given")
+        if ans.error == "database_unreachable":
+            raise Problem(503, "database_unreachable", "the passenger database does not answer; try again shortly")
+
+    def _kept_answer(answer_id: str, user: User, to: str):
+        """The answer `answer_id` of `user`, as kept for editing and verifying; 404 for another user's."""
+        try:
+            kept = answer_plans.find(service.settings.app_url, answer_id, user.name)
+        except sa.exc.SQLAlchemyError:
+            raise Problem(503, "app_store_unavailable", "the answer store does not answer") from None
+        if kept is None:
+            raise Problem(404, "answer_not_found", f"no answer {answer_id} of yours to {to}")
+        return kept
+
+    def _client_error_or(error: type[Exception], code: str, work):
+        """`work()` through `_guarded`, with `error` (the client's to fix) a 422 `code`, not a 503."""
+        def run():
+            try:
+                return work()
+            except error as exc:
+                return exc
+        done = _guarded(run)
+        if isinstance(done, error):
+            raise Problem(422, code, str(done))
+        return done
+
+    def _kept(user: User, ans) -> str | None:
+        """The id an edit or a verification names this answer by, when the model (or an edit, or a
+        verified question) wrote a query for it."""
+        if ans.error or ans.refused or not ans.sql_generated or ans.path not in ("views", "tables", "verified"):
+            return None
+        path = "views" if ans.plan else "tables"
+        try:
+            return answer_plans.keep(service.settings.app_url, user.name, user.role, ans.question,
+                                     ans.plan["sql"] if ans.plan else ans.sql_generated, path)
+        except sa.exc.SQLAlchemyError:
+            raise Problem(503, "app_store_unavailable", "the answer could not be kept; try again") from None
 
     @app.post("/v1/ask", summary="Answer one question (an `abordo ask --json` object)",
               responses=responses(*COMMON, 404))
@@ -383,6 +441,37 @@ def create_app(settings: Settings | None = None, *, chat_model=None, warm: bool 
 
         return EventStream(stream())
 
+    @app.post("/v1/answers/{answer_id}/edit", summary="An answer again with one change to its plan: no model call",
+              responses=responses(*COMMON, 404))
+    def edit_answer(request: Request, body: EditBody,
+                    answer_id: Annotated[str, Path(pattern=ANSWER_ID, max_length=66)],
+                    user: User = Depends(current_user)) -> dict:
+        from assistant.plan.edit import Edit
+        from assistant.plan.errors import PlanError
+
+        kept = _kept_answer(answer_id, user, "edit")
+        if kept.path != "views":
+            raise Problem(422, "edit_invalid", "only an answer over a view has a plan to edit; ask again instead")
+        # an EditError, or a kept plan the catalog no longer reads: the client's to fix
+        ans = _client_error_or(PlanError, "edit_invalid", lambda: service.assistant(user.role).edit(
+            kept.question, kept.plan_sql, Edit.from_dict(body.model_dump()), user=user.name,
+            today=service.settings.today))
+        _undeliverable(ans)
+        return {**ans.to_dict(), "answer_id": _kept(user, ans), "edited_from": answer_id}
+
+    @app.post("/v1/answers/{answer_id}/verify", summary="Mark an answer verified (supervisors): the same question "
+              "with other values is then answered from it, with no model call", status_code=201,
+              responses=responses(*COMMON, 403, 404))
+    def verify_answer(request: Request, answer_id: Annotated[str, Path(pattern=ANSWER_ID, max_length=66)],
+                      user: User = Depends(supervisor)) -> dict:
+        from assistant.verified import VerifiedError
+
+        kept = _kept_answer(answer_id, user, "verify")
+        entry = _client_error_or(VerifiedError, "verify_invalid", lambda: service.assistant(user.role).verify(
+            kept.question, kept.plan_sql, kept.path, user=user.name))
+        service.audit(request, user, "verified", f"verified #{entry.id}: {kept.question}")
+        return {"verified": entry.as_dict()}
+
     @app.get("/v1/conversations/{conversation_id}", summary="A conversation's remembered turns",
              responses=responses(*COMMON, 404))
     def conversation(request: Request,
@@ -406,7 +495,7 @@ def create_app(settings: Settings | None = None, *, chat_model=None, warm: bool 
         try:
             add_feedback(service.settings.app_url, Feedback(user=user.name, role=user.role, question=body.question,
                                                             sql=body.sql, rating=body.rating, lang="", model="",
-                                                            error=None))
+                                                            error=None, comment=body.comment))
         except (AssistantError, sa.exc.SQLAlchemyError):
             raise Problem(503, "app_store_unavailable", "the feedback could not be stored; try again") from None
         service.audit(request, user, "feedback", f"rating {body.rating:+d} stored")

@@ -38,8 +38,9 @@ class Answer:
     namesakes: list[dict] = field(default_factory=list)      # several passengers answer to a name asked for
     card: dict | None = None      # a record look-up answered as a card (assistant.cards)
     trace: tuple[str, ...] = ()   # the rewrite rules that changed the model's query, in order
-    path: str = ""                # how the model's query was written: 'views' (one view, expanded) or 'tables'
+    path: str = ""                # how the query was written: 'views' (one view, expanded), 'tables', 'verified'
     plan: dict | None = None      # on the views path: the parsed one-view query (assistant.plan.Plan.as_dict)
+    verified: dict | None = None  # answered from a verified question: its id, who verified it and when
     card_text: str = ""           # the same card as plain text, for the terminal
     additive: tuple[bool, ...] = ()   # per column: a COUNT or SUM (its rows add up to a total)
     aggregated: tuple[bool, ...] = ()  # per column: a measure, not a group key
@@ -60,7 +61,7 @@ class Answer:
             "new_prompt_tokens": self.new_prompt_tokens, "completion_tokens": self.completion_tokens,
             "cache_hit": self.cache_hit, "fast_path": self.fast_path, "join_fixed": self.join_fixed,
             "model": self.model, "namesakes": self.namesakes, "card": self.card, "trace": list(self.trace),
-            "path": self.path, "plan": self.plan,
+            "path": self.path, "plan": self.plan, "verified": self.verified,
         }
 
 

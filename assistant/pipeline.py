@@ -36,7 +36,7 @@ from assistant.explain.namesakes import sentence as namesake_sentence
 from assistant.joinfix import fix_joins
 from assistant.llm.calls import call_model
 from assistant.memory import Memory
-from assistant.plan.answer import answer_over_views
+from assistant.plan.answer import answer_edit, answer_over_views
 from assistant.prompts import REFUSE_MARK
 from assistant.question.asked import Asked, read_asked
 from assistant.question.lang import detect_language
@@ -46,6 +46,7 @@ from assistant.rewrite import Context as RewriteContext
 from assistant.rewrite import JoinUnclear, rewrite
 from assistant.rewrite import parse as parse_sql
 from assistant.schema_facts import SchemaFacts
+from assistant.verified import answer_verified
 from db.catalog import Catalog, load_catalog
 from db.engines import dialect_of
 from db.settings import Settings
@@ -307,7 +308,9 @@ class Assistant:
                 self._open_card(ans, card, question, memory, stage)
                 return ans
             sql = template_sql(question, linked.hints, self.catalog)
-            if sql and self._execute(ans, sql, question, stage) is None:
+            if answer_verified(self, ans, question, linked.hints, stage):
+                pass                  # a question the team verified, asked again with other values
+            elif sql and self._execute(ans, sql, question, stage) is None:
                 ans.fast_path = True
             elif not (self.views_first and answer_over_views(self, ans, question, memory, stage, linked.hints)):
                 ans.path = "tables"
@@ -326,11 +329,33 @@ class Assistant:
         finally:
             ans.timings["total"] = time.perf_counter() - started
 
+    def edit(self, question: str, plan_sql: str, edit, *, user: str | None = None, today=None) -> Answer:
+        """`question`'s answer again with its plan (`Answer.plan["sql"]`, a query over one view)
+        changed by `edit` (`assistant.plan.edit.Edit`): no model call; guarded, masked and audited as
+        any answer. Raises EditError (an `AssistantError`) for an edit that cannot apply."""
+        started = time.perf_counter()
+        ans = Answer(question=question, lang=detect_language(question) if question.strip() else "es",
+                     model="")
+        with self._asked_by(user, today):
+            answer_edit(self, ans, plan_sql, edit, lambda _s: None)
+            if ans.error is None:
+                self._answer_text(ans, None)
+        ans.timings["total"] = time.perf_counter() - started
+        return ans
+
+    def verify(self, question: str, sql: str, path: str, *, user: str | None = None):
+        """Store `question` answered by `sql` (the model's query, over a view or the tables) as verified
+        by `user`, so the same question with other values is answered from it (`assistant.verified`).
+        Raises VerifiedError (an `AssistantError`) when this role may not verify or the query cannot be reused."""
+        from assistant.verified import verify
+
+        return verify(self, question, sql, path, user=user or self.user, role=self.role)
+
     def look_up(self, question: str, *, memory: Memory | None = None, user: str | None = None,
                 today=None) -> Answer | None:
-        """The answer when `question` is a record look-up (a card: no model call, no model loaded),
-        else None. Lets a caller that queues questions for the model answer look-ups without waiting
-        in that queue. `user` and `today` as for `ask`."""
+        """The answer when `question` is a record look-up (a card: no model call, no model loaded) or a
+        verified question asked again, else None. Lets a caller that queues questions for the model
+        answer these without waiting in that queue. `user` and `today` as for `ask`."""
         with self._asked_by(user, today):
             return self._look_up(question, memory=memory)
 
@@ -351,6 +376,14 @@ class Assistant:
             return ans
         card = card_request(question, linked.hints, catalog=self.catalog, role=self.role)
         if card is None:
+            ans = Answer(question=question, lang=linked.lang, model=self.model_name, hints=linked.prompt_lines())
+            if answer_verified(self, ans, question, linked.hints, lambda _s: None):   # no model: no queue either
+                if ans.error is None:
+                    self._answer_text(ans, None)
+                    if memory is not None:
+                        memory.add(question, ans.sql_generated, ans.row_count)
+                ans.timings["total"] = time.perf_counter() - started
+                return ans
             self._thread.linked = (question, linked)   # the `ask` that follows in this thread reuses it
             return None
         ans = Answer(question=question, lang=linked.lang, model=self.model_name, hints=linked.prompt_lines())

@@ -83,3 +83,13 @@ def store_engine(app_url: str, metadata: sa.MetaData, *, setup: Callable[[sa.Eng
             raise
         raise error(error_name(exc)) from None
     return engine
+
+
+def add_missing_columns(engine: sa.Engine, table: str, columns: dict[str, str]) -> None:
+    """Columns added to `table` after a store was first made (`{name: SQL type}`), added on open to a
+    store that lacks them. ALTER TABLE ADD COLUMN changes no row (so an append-only log allows it)."""
+    present = {c["name"] for c in sa.inspect(engine).get_columns(table)}
+    with engine.begin() as conn:
+        for name, typ in columns.items():
+            if name not in present:
+                conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {name} {typ}")

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from db.appstore import error_name, store_engine, utcnow
+from db.appstore import add_missing_columns, error_name, store_engine, utcnow
 from sql_tools.errors import SqlToolError
 
 VERDICTS = ("accepted", "rejected", "error", "refused")
@@ -142,11 +142,8 @@ def start_tally() -> list[int]:
 
 def _setup(engine: sa.Engine) -> None:
     """After create_all: the columns an older store lacks, and the triggers that make the log append-only."""
-    present = {c["name"] for c in sa.inspect(engine).get_columns("audit_log")}
+    add_missing_columns(engine, "audit_log", _ADDED_COLUMNS)
     with engine.begin() as conn:
-        for name, typ in _ADDED_COLUMNS.items():
-            if name not in present:
-                conn.exec_driver_sql(f"ALTER TABLE audit_log ADD COLUMN {name} {typ}")
         for stmt in (_PG_TRIGGERS if engine.dialect.name == "postgresql" else _SQLITE_TRIGGERS):
             conn.exec_driver_sql(stmt)
 

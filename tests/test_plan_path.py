@@ -116,9 +116,14 @@ def test_the_model_refusing_on_the_views_path_is_a_refusal(settings):
     assert ans.refused
 
 
-def test_tables_is_the_default_and_a_catalog_without_views_answers_on_the_tables(settings, small_demo_db, tmp_path):
+def test_views_are_the_default_tables_on_request_and_a_catalog_without_views_answers_on_the_tables(
+        settings, small_demo_db, tmp_path):
     plain = Settings(database_url=settings.database_url, app_url=settings.app_url)
-    a, chat = make(plain, ["SELECT COUNT(*) FROM baggage"])
+    assert plain.query_path == "views" and load_settings({}).query_path == "views"
+    a, chat = make(plain, ["SELECT COUNT(*) AS n FROM bags"])
+    assert a.ask("How many bags are there?").path == "views" and a.views_first
+    tables = plain.replace(query_path="tables")
+    a, chat = make(tables, ["SELECT COUNT(*) FROM baggage"])
     ans = a.ask("How many bags are there?")
     assert ans.path == "tables" and "CREATE VIEW" not in system_of(chat.calls[0]) and not a.views_first
     doc = yaml.safe_load(resources.files("db.catalog").joinpath(DEFAULT_CATALOG).read_text(encoding="utf-8"))
@@ -192,3 +197,34 @@ def test_a_final_error_on_the_views_path_ends_the_question(settings, tmp_path):
     ans = a.ask("Names of the passengers who flew")
     assert ans.error == "bulk_extraction_refused" and ans.path == "views" and ans.llm_calls == 1
     assert "5" in ans.text
+
+
+# --- editing an answer's plan (issue 27): no model call, the same guard and audit ------------------
+
+def test_an_edited_plan_runs_with_no_model_call_and_the_audit_names_the_edit(settings):
+    from assistant.plan.edit import Edit
+
+    a, chat = make(settings, [NO_SHOWS], role="supervisor")
+    first = a.ask("Which three origin cities had the most no-shows?")
+    calls = len(chat.calls)
+    ans = a.edit(first.question, first.plan["sql"], Edit("set_grouping", columns=("destination_city",)))
+    assert len(chat.calls) == calls and ans.llm_calls == 0
+    assert ans.error is None and ans.path == "views" and ans.plan["groupings"] == ["destination_city"]
+    assert ans.plan["edit"] == "set_grouping destination_city"
+    assert "destination_airport" in ans.sql and list(ans.rows.columns)[0] == "destination_city"
+    assert ans.column_labels[0] == "City (destination)" and ans.text
+    assert audit(settings)[-1].trace.startswith("views,edit: set_grouping destination_city")
+    wider = a.edit(first.question, ans.plan["sql"], Edit("remove_filter", index=0))
+    assert wider.plan["filters"] == [] and wider.rows["n"].sum() > ans.rows["n"].sum()
+
+
+def test_an_edit_reads_nothing_a_question_could_not(settings):
+    from assistant.plan.edit import Edit, EditError
+
+    a, _ = make(settings, [], role="agent")
+    sql = "SELECT COUNT(*) AS n FROM passengers WHERE nationality = 'MX'"
+    with pytest.raises(EditError, match="no column"):
+        a.edit("how many", sql, Edit("add_filter", columns=("password_hash",), values=("x",)))
+    ans = a.edit("how many", sql, Edit("set_grouping", columns=("document_number",)))
+    assert ans.error is not None and ans.rows.empty          # the guard: no grouping by a document for an agent
+    assert audit(settings)[-1].trace.startswith("views,edit: set_grouping document_number")

@@ -53,6 +53,7 @@ def app_env(demo_url, tmp_path, monkeypatch):
     monkeypatch.setenv("ABORDO_DATABASE_URL", demo_url)
     monkeypatch.setenv("ABORDO_APP_URL", app_url)
     monkeypatch.setenv("ABORDO_SUMMARIES", "off")
+    monkeypatch.setenv("ABORDO_QUERY_PATH", "tables")      # the scripted replies are SQL over the tables
     monkeypatch.setenv("ABORDO_TEST_CHAT_MODEL", "test_ui_app:fake_chat_model")
     monkeypatch.setenv("UI_TEST_REPLIES", json.dumps(["SELECT COUNT(*) AS n FROM flights"]))
     monkeypatch.delenv("ABORDO_TRUSTED_USER_HEADER", raising=False)
@@ -214,8 +215,48 @@ def test_the_views_path_answers_and_says_which_view_it_read(app_env, demo_url):
     at = ask(signed_in(), "¿Cuántos no-shows hubo por ciudad de origen?")
     msg = last_reply(at)
     assert any("consulta sobre la vista coupons" in c.value for c in msg.caption)
-    assert "FROM ticket_segments AS coupons" in msg.expander[0].code[0].value    # the SQL that ran: base tables
+    assert "FROM ticket_segments AS coupons" in msg.expander[-1].code[0].value   # the SQL that ran: base tables
     assert len(msg.dataframe[0].value) > 0
+
+
+def test_an_answer_is_adjusted_from_its_plan_with_no_model_call(app_env):
+    app_env.monkeypatch.setenv("ABORDO_QUERY_PATH", "views")
+    app_env("SELECT origin_city, COUNT(*) AS n FROM coupons WHERE coupon_status = 'no_show' AND cabin = 'economy' "
+            "GROUP BY origin_city ORDER BY n DESC")
+    at = ask(signed_in("supervisor"), "¿Cuántos no-shows en turista hubo por ciudad de origen?")
+    first = last_reply(at).dataframe[0].value
+    prompts = len(PROMPTS)
+    at.button(key=[b.key for b in at.button if b.key and b.key.startswith("rm-") and b.key.endswith("-1")][0]).click().run()
+    assert not at.exception and len(PROMPTS) == prompts             # no model call
+    msg = last_reply(at)
+    assert any("Respuesta ajustada (remove_filter 1)" in c.value for c in msg.caption)
+    wider = msg.dataframe[0].value
+    assert wider.iloc[:, 1].sum() > first.iloc[:, 1].sum()
+    grouping = [s for s in at.selectbox if s.key and s.key.startswith("grp-")][-1]
+    grouping.set_value("destination_city").run()
+    assert not at.exception and len(PROMPTS) == prompts
+    assert list(last_reply(at).dataframe[0].value.columns)[0] == "Ciudad (destino)"
+
+
+def test_a_supervisor_verifies_an_answer_and_the_same_question_with_other_values_needs_no_model(app_env):
+    app_env.monkeypatch.setenv("ABORDO_QUERY_PATH", "views")
+    app_env("SELECT COUNT(*) AS n FROM coupons WHERE origin = 'MEX' AND destination = 'CUN' "
+            "AND flight_date = '2026-06-10' AND coupon_status = 'flown'")
+    at = ask(signed_in("supervisor"), "¿Cuántos pasajeros volaron de MEX a CUN el 2026-06-10?")
+    at.button(key=[b.key for b in at.button if b.key and b.key.startswith("verify-")][0]).click().run()
+    assert not at.exception
+    assert any("Verificada (#1)" in c.value for c in last_reply(at).caption)
+    prompts = len(PROMPTS)
+    at = ask(at, "¿Cuántos pasajeros volaron de GDL a MEX el 2026-06-12?")
+    assert len(PROMPTS) == prompts
+    assert any("respuesta verificada por supervisor" in c.value for c in last_reply(at).caption)
+
+
+def test_an_agent_gets_no_verify_button(app_env):
+    app_env.monkeypatch.setenv("ABORDO_QUERY_PATH", "views")
+    app_env("SELECT COUNT(*) AS n FROM coupons WHERE origin = 'MEX' AND coupon_status = 'flown'")
+    at = ask(signed_in("agente"), "¿Cuántos pasajeros volaron desde MEX?")
+    assert not [b for b in at.button if b.key and b.key.startswith("verify-")]
 
 
 def test_too_many_passengers_for_the_role(app_env, monkeypatch, tmp_path):

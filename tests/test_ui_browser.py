@@ -335,3 +335,80 @@ def test_single_sign_on_header_from_a_trusted_proxy(browser, small_demo_db, tmp_
         assert page.get_by_test_id("stChatInputTextArea").count() == 0
         assert "Traceback" not in page.content()
         ctx.close()
+
+
+def _open_adjust(reply) -> None:
+    """Open a reply's 'Ajustar esta respuesta' expander (again if a redraw folded it)."""
+    for _ in range(5):
+        reply.get_by_text("Ajustar esta respuesta").click()
+        try:
+            reply.get_by_text("Agrupar por").wait_for(timeout=3_000)
+            return
+        except Exception:
+            continue
+    raise AssertionError("the adjust controls did not open")
+
+
+def _flown_routes(db: Path) -> list[tuple[str, str]]:
+    """(origin, day) pairs with flown coupons in more than one cabin, busiest first."""
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return conn.execute(
+            "SELECT f.origin, date(f.scheduled_departure) AS day FROM ticket_segments s JOIN flights f "
+            "ON f.flight_id = s.flight_id WHERE s.status = 'flown' GROUP BY 1, 2 HAVING COUNT(DISTINCT s.cabin) > 1 "
+            "ORDER BY COUNT(*) DESC, 1, 2 LIMIT 2").fetchall()
+    finally:
+        conn.close()
+
+
+def test_a_verified_question_comes_back_at_once_and_its_plan_is_edited_in_one_click(
+        server, browser, tmp_path, _session_prefix_dir):
+    """A supervisor verified 'passengers flown per cabin from X on day D'. Asked again in the browser with
+    another airport and day, it is answered from the verified query (no model call: its small print says
+    who verified it). Then one click removes a filter: a new turn with the table changed, still with no
+    model call. (Changing the grouping through its select box is tested in tests/test_ui_app.py: the
+    box lists every column of the view and draws the list lazily, which Chromium's automation could not
+    pick from reliably.)"""
+    from assistant.pipeline import Assistant
+    from assistant.users import ensure_demo_users
+    from db.settings import Settings
+
+    _url, db, _log = server
+    app_url = f"sqlite:///{tmp_path / 'app.sqlite'}"
+    ensure_demo_users(app_url)
+    (o1, d1), (o2, d2) = _flown_routes(db)
+    question = "¿Cuántos pasajeros volaron por cabina desde {o} el {d}?"
+    sql = ("SELECT cabin, COUNT(*) AS n FROM coupons WHERE origin = '{o}' AND flight_date = '{d}' "
+           "AND coupon_status = 'flown' GROUP BY cabin")
+    Assistant(Settings(database_url=f"sqlite:///{db}", app_url=app_url), role="supervisor", user="supervisor") \
+        .verify(question.format(o=o1, d=d1), sql.format(o=o1, d=d1), "views")
+    log_path = ARTIFACTS / "ui-server-verified.log"
+    with _ui_server(tmp_path, db, app_url, log_path, ABORDO_PREFIX_DIR=str(_session_prefix_dir)) as url:
+        page = _sign_in(browser, url, "supervisor", "supervisor-demo")
+        started = time.perf_counter()
+        _ask(page, question.format(o=o2, d=d2))
+        reply = _wait_answer(page)
+        reply.get_by_text(re.compile("respuesta verificada por supervisor")).wait_for(timeout=30_000)
+        seconds = time.perf_counter() - started
+        (ARTIFACTS / "verified-answer-seconds.txt").write_text(f"{seconds:.2f}\n")
+        first = _download_csv(page, reply)
+
+        # While the model warms up the page redraws itself every second, which folds an expander opened
+        # meanwhile: the verified answer above came before the model was ready; the edits wait for it.
+        page.locator('[data-testid="stSidebar"]').get_by_text("Modelo listo").wait_for(timeout=ANSWER_TIMEOUT_MS)
+        try:
+            _open_adjust(reply)
+            reply.get_by_role("button", name=re.compile("Quitar el filtro: Estado del cupón")).click()
+        except Exception:
+            page.screenshot(path=str(ARTIFACTS / "screenshot-edit-failed.png"), full_page=True)
+            raise
+        edited = page.locator('[data-testid="stChatMessage"]').nth(2)
+        edited.get_by_text("Respuesta ajustada").wait_for(timeout=60_000)
+        assert _download_csv(page, edited) != first
+        _open_adjust(edited)                       # the README's picture shows the controls
+        edited.get_by_text(re.compile("Quitar el filtro: Fecha del vuelo")).wait_for(timeout=30_000)
+        shot = ARTIFACTS / "screenshot-edit.png"
+        edited.screenshot(path=str(shot))
+        shutil.copyfile(shot, ROOT / "docs" / "screenshot-edit.png")      # the README's
+        assert "Traceback" not in page.content()
+        page.context.close()

@@ -72,16 +72,34 @@ def _rate(settings, user: str, role: str, reply: Reply, key: str, rating: int) -
     from assistant.feedback import Feedback, add_feedback
 
     try:
-        add_feedback(settings.app_url, Feedback(user=user, role=role, question=reply.question, sql=reply.sql or None,
-                                                rating=rating, lang=reply.lang, model=reply.model,
-                                                error=reply.error))
+        fid = add_feedback(settings.app_url, Feedback(user=user, role=role, question=reply.question,
+                                                      sql=reply.sql or None, rating=rating, lang=reply.lang,
+                                                      model=reply.model, error=reply.error))
         st.session_state.setdefault("rated", {})[key] = rating
+        st.session_state.setdefault("feedback_ids", {})[key] = fid
     except Exception:
         log.exception("could not store feedback")
 
 
+def _correct(settings, user: str, key: str) -> None:
+    """A 👎's correction, queued for a supervisor (`abordo verified queue`); never verified by itself."""
+    from assistant.feedback import set_comment
+
+    text = st.session_state.get(f"fix-{key}", "")
+    fid = st.session_state.get("feedback_ids", {}).get(key)
+    if not text.strip() or fid is None:
+        return
+    try:
+        set_comment(settings.app_url, fid, user, text)
+        st.session_state.setdefault("corrected", set()).add(key)
+    except Exception:
+        log.exception("could not store a correction")
+
+
 def show_reply(reply: Reply, *, key: str, ui_lang: str, settings, user: str, role: str) -> None:
     """Draw one assistant turn inside the current chat message."""
+    if reply.edited:
+        st.caption(":material/tune: " + t("edited", ui_lang, edit=reply.edited))
     if reply.error and not reply.refused:
         st.warning(reply.text)
     else:
@@ -100,13 +118,19 @@ def show_reply(reply: Reply, *, key: str, ui_lang: str, settings, user: str, rol
         _table(reply, key=key, ui_lang=ui_lang, settings=settings, user=user, role=role)
     if reply.namesakes:
         _namesakes(reply.namesakes, ui_lang)
+    if reply.plan and reply.plan.get("editable") and not reply.error:
+        from ui.edit_controls import show_edit_controls
+
+        show_edit_controls(reply, key=key, ui_lang=ui_lang, settings=settings, user=user, role=role)
     if reply.sql:
         with st.expander(t("sql", ui_lang)):
             st.code(reply.sql, language="sql")
     bits = [t("small_print", ui_lang, secs=reply.seconds, model=reply.model or "—")]
     if reply.fast_path:
         bits.append(t("fast_path", ui_lang))
-    if reply.path == "views" and reply.view:
+    if reply.verified:
+        bits.append(t("verified_by", ui_lang, by=reply.verified.get("by"), at=reply.verified.get("at")))
+    elif reply.path == "views" and reply.view:
         bits.append(t("path_views", ui_lang, view=reply.view))
     elif reply.path == "tables":
         bits.append(t("path_tables", ui_lang))
@@ -114,6 +138,23 @@ def show_reply(reply: Reply, *, key: str, ui_lang: str, settings, user: str, rol
         bits.append(t("queued", ui_lang, n=reply.queue_position))
     st.caption(" · ".join(bits))
     _feedback(reply, key=key, ui_lang=ui_lang, settings=settings, user=user, role=role)
+    if role == "supervisor" and reply.query and not reply.error and not reply.verified:
+        _verify_button(reply, key=key, ui_lang=ui_lang, settings=settings, user=user, role=role)
+
+
+def _verify_button(reply: Reply, *, key: str, ui_lang: str, settings, user: str, role: str) -> None:
+    done = st.session_state.get("verified", {}).get(key)
+    if done:
+        st.caption(":material/verified: " + (t("verified_done", ui_lang, id=done) if done.startswith("#") else done))
+        return
+    st.button(t("verify", ui_lang), key=f"verify-{key}", icon=":material/verified:", help=t("verify_help", ui_lang),
+              on_click=_verify, args=(reply, key, settings, user, role))
+
+
+def _verify(reply: Reply, key: str, settings, user: str, role: str) -> None:
+    from ui.runtime import verify
+
+    st.session_state.setdefault("verified", {})[key] = verify(reply, s=settings, role=role, user=user)
 
 
 def labelled(df: pd.DataFrame, labels: dict, ui_lang: str) -> pd.DataFrame:
@@ -162,6 +203,11 @@ def _feedback(reply: Reply, *, key: str, ui_lang: str, settings, user: str, role
     rated = st.session_state.get("rated", {}).get(key)
     if rated:
         st.caption((":material/thumb_up: " if rated > 0 else ":material/thumb_down: ") + t("thanks", ui_lang))
+        if rated < 0 and key not in st.session_state.get("corrected", set()):
+            st.text_input(t("correction", ui_lang), key=f"fix-{key}", max_chars=2000,
+                          on_change=_correct, args=(settings, user, key))
+        elif rated < 0:
+            st.caption(t("correction_sent", ui_lang))
         return
     up, down, _ = st.columns([1, 1, 10])
     # Material icons, not emoji: a server or kiosk without an emoji font would show empty boxes.

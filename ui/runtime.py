@@ -158,6 +158,10 @@ class Reply:
     card: dict | None = None      # a record look-up's card (assistant.cards)
     path: str = ""                # 'views' or 'tables': how the model's query was written
     view: str = ""                # on the views path: the view it read
+    plan: dict | None = None      # on the views path: the plan (what staff can edit)
+    edited: str = ""              # the edit that made this reply from an earlier one
+    query: str = ""               # the query the model (or an edit) wrote: what a supervisor verifies
+    verified: dict | None = None  # answered from a verified question: who verified it and when
 
 
 def ask(question: str, *, s: Settings, role: str, user: str, memory: Memory,
@@ -205,15 +209,56 @@ def ask(question: str, *, s: Settings, role: str, user: str, memory: Memory,
         # Streamlit's stop/rerun signals derive from BaseException and pass through untouched.
         log.exception("unexpected failure answering a question")
         return failed("internal")
+    return _reply_of(ans, question, assistant.catalog.role(role).max_rows, time.perf_counter() - started, worst)
+
+
+def _reply_of(ans, question: str, cap: int, seconds: float, worst: int = 0, edited: str = "") -> Reply:
     text = ans.text
     if ans.error and not ans.refused:
         text = error_message(ans.error, ans.lang) or ans.text
-    cap = assistant.catalog.role(role).max_rows
     return Reply(question=question, lang=ans.lang, text=text, sql=ans.sql if not ans.error else "",
                  rows=ans.rows if not ans.error else pd.DataFrame(), row_count=ans.row_count, truncated=ans.truncated,
                  refused=ans.refused, error=ans.error, fast_path=ans.fast_path, model=ans.model,
-                 seconds=time.perf_counter() - started, queue_position=worst, max_rows=cap,
+                 seconds=seconds, queue_position=worst, max_rows=cap,
                  restatement=ans.restatement if not ans.error else "",
                  restatement_complete=ans.restatement_complete, labels=dict(ans.labels_by_lang),
                  namesakes=list(ans.namesakes), card=ans.card, path=ans.path if not ans.error else "",
-                 view=(ans.plan or {}).get("view") or "")
+                 view=(ans.plan or {}).get("view") or "", plan=ans.plan if not ans.error else None, edited=edited,
+                 query=((ans.plan or {}).get("sql") or ans.sql_generated) if not ans.error else "",
+                 verified=ans.verified)
+
+
+def verify(reply: Reply, *, s: Settings, role: str, user: str) -> str:
+    """Store `reply`'s question and query as verified by `user`: the message to show (stored, or why not)."""
+    from assistant.verified import VerifiedError
+
+    path = "views" if reply.plan else "tables"
+    try:
+        entry = assistant_for(s, role, user).verify(reply.question, reply.query, path, user=user)
+    except VerifiedError as exc:
+        return str(exc)
+    except (ModelNotFound, DbError, SqlToolError) as exc:
+        log.warning("verify failed: %s", exc)
+        return error_message("database_down", reply.lang) or str(exc)
+    return f"#{entry.id}"
+
+
+def edit(reply: Reply, change, *, s: Settings, role: str, user: str) -> Reply:
+    """`reply` again with its plan changed by `change` (`assistant.plan.edit.Edit`): no model call, so
+    no turn at the model's queue. An edit that cannot apply is a Reply saying why."""
+    from assistant.plan.edit import EditError
+
+    started = time.perf_counter()
+    try:
+        assistant = assistant_for(s, role, user)
+        ans = assistant.edit(reply.question, (reply.plan or {}).get("sql", ""), change)
+    except EditError as exc:
+        return Reply(question=reply.question, lang=reply.lang, text=str(exc), error="edit_invalid",
+                     seconds=time.perf_counter() - started, edited=change.describe())
+    except (ModelNotFound, DbError, SqlToolError) as exc:
+        log.warning("edit failed: %s", exc)
+        code = "model_missing" if isinstance(exc, ModelNotFound) else "database_down"
+        return Reply(question=reply.question, lang=reply.lang, text=error_message(code, reply.lang) or "",
+                     error=code, seconds=time.perf_counter() - started)
+    return _reply_of(ans, reply.question, assistant.catalog.role(role).max_rows, time.perf_counter() - started,
+                     edited=change.describe())
