@@ -256,8 +256,9 @@ def _prefix_in_slots(settings, base: str, parallel: int, slot_ctx: int, model_pa
     from assistant.llm.server import prepare_slots, warm_slots
     from assistant.pipeline import Assistant
 
-    # The prompt the server's clients send: they reach it as an endpoint, with the base (untaught) prefix.
-    system = Assistant(settings, chat_model=make_openai_chat(f"{base}/v1", max_tokens=1)).system_prompt
+    # The prompt the server's clients send first: they reach it as an endpoint, with the base (untaught)
+    # prefix of the first path (the views' by default; a slot holds one prefix).
+    system = Assistant(settings, chat_model=make_openai_chat(f"{base}/v1", max_tokens=1)).prefix_messages()[0].content
     if draft or settings.prefix_cache != "on":
         started = time.perf_counter()
         warm_slots(base, system, parallel)

@@ -199,7 +199,7 @@ def test_abordo_model_serve_starts_warms_and_prints_the_url(binary, tmp_path, sm
     from assistant.llm.openai_compat import make_openai_chat
     from assistant.pipeline import Assistant
 
-    system = Assistant(Settings(database_url=f"sqlite:///{small_demo_db}")).system_prompt
+    system = Assistant(Settings(database_url=f"sqlite:///{small_demo_db}")).prefix_messages()[0].content
     proc, lines = _model_serve(env, port)
     try:
         assert any("prompt prefix is in 1 slot(s), restored" in line for line in lines), "".join(lines)

@@ -32,7 +32,8 @@ def small_settings(small_demo_db, tmp_path_factory) -> Settings:
         locate(SMALL)
     except ModelNotFound as exc:
         pytest.fail(f"{exc} (these tests need the real 0.5B GGUF)")
-    return Settings(database_url=f"sqlite:///{small_demo_db}", model=SMALL, n_ctx=4096)
+    # One prefix (the tables path alone): these tests are about the saved state, one file per prefix.
+    return Settings(database_url=f"sqlite:///{small_demo_db}", model=SMALL, n_ctx=4096, query_path="tables")
 
 
 @pytest.fixture
@@ -112,7 +113,7 @@ def test_a_damaged_saved_prefix_is_refused_deleted_and_said(own_dir, caplog, dam
 
 def test_two_processes_at_once_leave_one_whole_file_and_a_new_ask_restores_it(small_settings, own_dir):
     env = {**os.environ, "ABORDO_DATABASE_URL": small_settings.database_url, "ABORDO_MODEL": SMALL,
-           "ABORDO_N_CTX": "4096", "ABORDO_PREFIX_DIR": str(own_dir)}
+           "ABORDO_N_CTX": "4096", "ABORDO_PREFIX_DIR": str(own_dir), "ABORDO_QUERY_PATH": "tables"}
     warm = [sys.executable, "-m", "abordo", "model", "warm"]
     procs = [subprocess.Popen(warm, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for _ in range(2)]
