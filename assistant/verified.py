@@ -17,6 +17,7 @@ never run: it is marked broken (`abordo verified list` shows why) and the questi
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import json
 import re
@@ -182,14 +183,16 @@ def _equal(a, b) -> bool:
 
 # --- the store ------------------------------------------------------------------------------------
 
+def _row(entry: Entry) -> dict:
+    return dict(question=entry.question, lang=entry.lang, shape=entry.shape,
+                slots=json.dumps([[k, list(v)] for k, v in entry.slots], ensure_ascii=False, default=str),
+                sql=entry.sql, path=entry.path, verified_by=entry.verified_by,
+                verified_at=entry.verified_at or utcnow(), broken=None)
+
+
 def add(app_url: str, entry: Entry) -> int:
     with _engine(app_url).begin() as conn:
-        res = conn.execute(verified.insert().values(
-            question=entry.question, lang=entry.lang, shape=entry.shape,
-            slots=json.dumps([[k, list(v)] for k, v in entry.slots], ensure_ascii=False, default=str),
-            sql=entry.sql, path=entry.path, verified_by=entry.verified_by,
-            verified_at=entry.verified_at or utcnow(), broken=None))
-        return res.inserted_primary_key[0]
+        return conn.execute(verified.insert().values(**_row(entry))).inserted_primary_key[0]
 
 
 def _entry(r) -> Entry:
@@ -242,11 +245,7 @@ def import_lines(app_url: str, lines: Iterable[str]) -> int:
             raise VerifiedError(f"line {n}: path must be 'views' or 'tables'")
     with _engine(app_url).begin() as conn:
         for e in parsed:
-            conn.execute(verified.insert().values(
-                question=e.question, lang=e.lang, shape=e.shape,
-                slots=json.dumps([[k, list(v)] for k, v in e.slots], ensure_ascii=False, default=str),
-                sql=e.sql, path=e.path, verified_by=e.verified_by, verified_at=e.verified_at or utcnow(),
-                broken=None))
+            conn.execute(verified.insert().values(**_row(e)))
     return len(parsed)
 
 
@@ -295,21 +294,21 @@ def prepared(assistant, path: str, sql: str, question: str):
     """The SQL to run for a stored query: over a view, read into its plan and expanded; then the
     rewrite passes, as the path that wrote it ran them. Raises an AssistantError (a PlanError, a
     JoinUnclear) when it no longer fits the catalog."""
-    from assistant.plan.compile import compile_sql, parse
+    from assistant.plan.answer import runnable
+    from assistant.plan.compile import parse
     from assistant.plan.plan import read_plan
     from assistant.question.asked import read_asked
     from assistant.rewrite import JoinUnclear
 
-    plan = None
+    asked = read_asked(question)
     if path == "views":
         tree = parse(sql, assistant.dialect)
         plan = read_plan(tree, assistant.catalog.views, assistant.dialect).as_dict()
-        sql = compile_sql(tree, assistant.catalog.views, assistant.dialect)
+        return (*runnable(assistant, tree, asked), plan)
     try:
-        run_sql, trace = assistant.rewritten(sql, read_asked(question))
+        return (*assistant.rewritten(sql, asked), None)
     except JoinUnclear as exc:
         raise VerifiedError(str(exc)) from None
-    return run_sql, trace, plan
 
 
 def verify(assistant, question: str, sql: str, path: str, *, user: str, role: str) -> Entry:
@@ -329,8 +328,8 @@ def verify(assistant, question: str, sql: str, path: str, *, user: str, role: st
     except AssistantError as exc:
         raise VerifiedError(f"the query does not run on this catalog: {exc}") from None
     entry = Entry(id=None, question=question, lang=detect_language(question), shape=shape, slots=slots,
-                  sql=sql, path=path, verified_by=user)
-    return Entry(**{**entry.__dict__, "id": add(assistant.settings.app_url, entry), "verified_at": utcnow()})
+                  sql=sql, path=path, verified_by=user, verified_at=utcnow())
+    return dataclasses.replace(entry, id=add(assistant.settings.app_url, entry))
 
 
 def status(assistant, entry: Entry) -> str | None:

@@ -99,17 +99,13 @@ def _try(assistant, ans, sql: str, question: str, stage, hints, views, *, first:
             + ", but the query does not use it: filter on it, over a view that has that column"
             + _views_with(views, dropped), code="value_ignored")), _columns(views, plan.views)
     try:
-        compiled = compile_sql(tree, views, assistant.dialect)
+        compiled, rewrites = runnable(assistant, tree, read_asked(question))
     except UnknownViewColumn as exc:
         return assistant._reject(ans, sql, question, SqlToolError(str(exc), code="unknown_column")), \
             _columns(views, (exc.view.name,))
     except PlanError as exc:
         return assistant._reject(ans, sql, question, SqlToolError(str(exc), code="parse_error")), \
             _columns(views, plan.views)
-    try:        # the SQL path's passes over the expanded query: a grouping or count the words ask for...
-        compiled, rewrites = assistant.rewritten(compiled, read_asked(question))
-    except JoinUnclear:                       # the expansion writes every join condition: never here
-        rewrites = ()
     ans.trace = ("views", *rewrites)
     error = assistant._execute(ans, compiled, question, stage)
     if error is not None:
@@ -118,6 +114,17 @@ def _try(assistant, ans, sql: str, question: str, stage, hints, views, *, first:
     ans.plan = plan.as_dict() | {"rewrites": list(rewrites)}
     _view_labels(ans, views[plan.view])
     return None, ()
+
+
+def runnable(assistant, tree, asked) -> tuple[str, tuple[str, ...]]:
+    """A one-view query's tree expanded into base tables, then through the SQL path's rewrite passes
+    (a grouping or count the words in `asked` ask for...): the SQL to run and the passes that changed
+    it. Raises PlanError (UnknownViewColumn...) when it does not expand."""
+    compiled = compile_sql(tree, assistant.catalog.views, assistant.dialect)
+    try:
+        return assistant.rewritten(compiled, asked)
+    except JoinUnclear:                       # the expansion writes every join condition: never here
+        return compiled, ()
 
 
 def _view_labels(ans, view) -> None:
@@ -162,7 +169,7 @@ def answer_edit(assistant, ans, plan_sql: str, edit, stage) -> None:
     sql = apply_edit(plan_sql, edit, views, assistant.dialect)
     tree = parse(sql, assistant.dialect)
     plan = read_plan(tree, views, assistant.dialect)
-    compiled, rewrites = assistant.rewritten(compile_sql(tree, views, assistant.dialect), Asked())
+    compiled, rewrites = runnable(assistant, tree, Asked())
     ans.sql_generated, ans.path, ans.fast_path = sql, "views", True     # no model call, nor a summary
     ans.trace = ("views", f"edit: {edit.describe()}", *rewrites)
     error = assistant._execute(ans, compiled, ans.question, stage)
