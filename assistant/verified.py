@@ -33,7 +33,8 @@ from assistant.question.lang import detect_language, fold
 from db.appstore import store_engine, utcnow
 
 # Linked values that stand for "another one of the same kind": what a verified question can be asked
-# again with. Glossary terms ('volaron' -> status 'flown') are words of the shape, not slots.
+# again with. A glossary term is one too when it means one column equal to one value (`_slot`); any
+# other term ('sin contar cancelados', 'how many') stays a word of the shape.
 SLOT_KINDS = ("airport", "route", "country", "flight", "locator", "ticket", "bag", "date", "date_range",
               "passenger", "value")
 VERIFIERS = ("supervisor",)
@@ -102,18 +103,31 @@ def _literal_values(hint) -> tuple:
     return (v,)
 
 
+_TERM_EQUALS = re.compile(r"^(\w+\.\w+) = '([^']*)'$")
+
+
+def _slot(hint) -> tuple[str, tuple] | None:
+    """(kind, literals) when `hint` is a slot. A glossary term that means one column equal to one value
+    ('business class' -> ticket_segments.cabin = 'business', 'volaron' -> status 'flown') is a slot of
+    that column: 'en turista' can stand where 'en business' was, never where a status was."""
+    if hint.kind == "term":
+        m = _TERM_EQUALS.match(str(hint.value))
+        return (f"term {m.group(1)}", (m.group(2),)) if m else None
+    return (hint.kind, _literal_values(hint)) if hint.kind in SLOT_KINDS else None
+
+
 def shape_of(question: str, hints: Iterable) -> tuple[str, tuple[tuple[str, tuple], ...]]:
     """The question's shape (folded words, each slot's span as '<kind>') and its slots in order."""
-    slots = sorted((h for h in hints if h.kind in SLOT_KINDS and h.found and h.pos >= 0 and h.text),
-                   key=lambda h: h.pos)
+    slots = sorted(((h, s) for h in hints if h.found and h.pos >= 0 and h.text and (s := _slot(h))),
+                   key=lambda hs: hs[0].pos)
     text, out, at = "", [], 0
-    for h in slots:
+    for h, slot in slots:
         start = question.find(h.text, h.pos)
         if start < at or start < 0:
             continue
-        text += question[at:start] + f" <{h.kind}> "
+        text += question[at:start] + f" <{slot[0].split()[0]}> "
         at = start + len(h.text)
-        out.append((h.kind, _literal_values(h)))
+        out.append(slot)
     text += question[at:]
     words = re.findall(r"<\w+>|\w+", fold(text))
     return " ".join(words), tuple(out)

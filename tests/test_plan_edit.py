@@ -129,3 +129,22 @@ def test_a_value_is_always_a_literal_never_sql():
                  values=("MEX' OR 1=1 --",))
     assert out.endswith("WHERE origin = 'MEX'' OR 1=1 --'")
     assert len(read_plan(out, VIEWS, "sqlite").filters) == 1
+
+
+def test_the_grouping_choices_are_the_views_dimensions_on_both_engines(small_demo_url):
+    """What the 'Agrupar por' box offers: categories staff group by (status, cabin, city, date, month),
+    never a personal column, a look-up key, a timestamp, a number or an id: read from the database's
+    column types, so PostgreSQL's VARCHAR and DATE count as SQLite's TEXT does."""
+    from assistant.plan.choices import grouping_choices
+    from assistant.schema_facts import SchemaFacts
+
+    catalog = load_catalog()
+    dialect = "sqlite" if small_demo_url.startswith("sqlite") else "postgres"
+    types = SchemaFacts(catalog, small_demo_url, fetch=None).types
+    coupons = grouping_choices(catalog.views["coupons"], catalog, types, dialect)
+    assert {"cabin", "coupon_status", "origin_city", "destination_country", "loyalty_tier", "channel",
+            "flight_date", "flight_month"} <= set(coupons)
+    assert not {"first_name", "last_name", "email", "document_number", "record_locator", "ticket_number",
+                "fare_amount", "total_fare", "departure_delay_min", "passenger_id", "scheduled_departure"} & set(coupons)
+    assert grouping_choices(catalog.views["bookings"], catalog, types, dialect) == \
+        ["channel", "booking_status", "currency", "booking_date"]

@@ -59,11 +59,29 @@ def test_the_shape_sets_linked_values_aside_and_keeps_the_words_that_give_them_r
     a, _ = make(settings, [])
     s1, slots1 = vq.shape_of(Q1, a._link(Q1).hints)
     s2, slots2 = vq.shape_of(Q2, a._link(Q2).hints)
-    assert s1 == s2 == "cuantos pasajeros volaron de <airport> a <airport> el <date>"
-    assert slots1 == (("airport", ("MEX",)), ("airport", ("CUN",)), ("date", ("2026-06-10",)))
+    assert s1 == s2 == "cuantos pasajeros <term> de <airport> a <airport> el <date>"
+    assert slots1 == (("term ticket_segments.status", ("flown",)), ("airport", ("MEX",)), ("airport", ("CUN",)),
+                      ("date", ("2026-06-10",)))
     reversed_, _ = vq.shape_of("¿Cuántos pasajeros volaron a MEX desde CUN el 2026-06-10?",
                                a._link("¿Cuántos pasajeros volaron a MEX desde CUN el 2026-06-10?").hints)
     assert reversed_ != s1
+
+
+def test_a_glossary_term_for_one_value_of_a_column_is_a_slot_of_that_column(settings):
+    """'business class' and 'economy class' mean cabin = one value each: the same question with the other
+    cabin has the same shape, and the cabin's literal is what changes; a term of another column never
+    stands for it."""
+    a, _ = make(settings, [])
+    q1, q2 = "How many gold members flew business class in 2026?", "How many platinum members flew economy class in 2026?"
+    (s1, slots1), (s2, slots2) = (vq.shape_of(q, a._link(q).hints) for q in (q1, q2))
+    assert s1 == s2 == "how many <value> members <term> <term> <date_range>"
+    assert slots2[2] == ("term ticket_segments.cabin", ("economy",))
+    sql = ("SELECT COUNT(DISTINCT passenger_id) FROM coupons WHERE loyalty_tier = 'gold' AND coupon_status = 'flown' "
+           "AND cabin = 'business' AND flight_date BETWEEN '2026-01-01' AND '2026-12-31'")
+    assert "loyalty_tier = 'platinum'" in vq.substitute(sql, "sqlite", slots1, slots2) and \
+        "cabin = 'economy'" in vq.substitute(sql, "sqlite", slots1, slots2)
+    assert vq.substitute(sql, "sqlite", (("term ticket_segments.cabin", ("business",)),),
+                         (("term ticket_segments.status", ("no_show",)),)) is None
 
 
 def test_substitution_is_one_pass_and_refuses_what_it_cannot_do_surely():

@@ -1,10 +1,10 @@
 """An answer's plan as controls (issue 27): each filter a chip that removes it or changes its value,
-the grouping a choice among the view's columns, the number of rows. A change runs the edited plan at
+the grouping a choice among the view's dimensions, the number of rows. A change runs the edited plan at
 once with no model call (`runtime.edit`: the same guard, masking and audit) and arrives as a new turn,
 so the answer it came from stays above it to compare.
 
-Only what the role may group by is offered: personal columns are never a grouping choice (the guard
-would refuse it anyway); values come from the column's stored values when it is a short enumeration.
+Only the view's dimensions are offered as a grouping (`assistant.plan.choices`: never a personal
+column, a look-up key, a timestamp or a number); values come from the column's stored values when it is a short enumeration.
 """
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import uuid
 
 import streamlit as st
 
+from assistant.plan.choices import grouping_choices
 from assistant.plan.edit import Edit
 from ui import runtime
 from ui.texts import t
@@ -38,7 +39,7 @@ def show_edit_controls(reply, *, key: str, ui_lang: str, settings, user: str, ro
             if f["op"] in ("=", "<>") and len(f["values"]) == 1:
                 _value_control(right, f, i, view, assistant, key=key, ui_lang=ui_lang, args=args)
         if plan["measures"]:
-            options = [""] + [c.name for c in view.columns.values() if not _personal(c, view, assistant)]
+            options = ["", *grouping_choices(view, assistant.catalog, assistant.schema.types, assistant.dialect)]
             current = plan["groupings"][0] if len(plan["groupings"]) == 1 else ""
             if current in options or not plan["groupings"]:
                 st.selectbox(t("edit_group", ui_lang), options, index=options.index(current), key=f"grp-{key}",
@@ -89,14 +90,6 @@ def _apply(reply, settings, role: str, user: str, change: Edit) -> None:
     new = runtime.edit(reply, change, s=settings, role=role, user=user)
     st.session_state.setdefault("messages", []).append(
         {"role": "assistant", "reply": new, "key": uuid.uuid4().hex[:12]})
-
-
-def _personal(col, view, assistant) -> bool:
-    if col.derived:
-        return False
-    table = assistant.catalog.tables.get(view.table_of(col.source))
-    info = table.columns.get(col.column) if table else None
-    return bool(info and info.pii)
 
 
 def _label(view, name: str, lang: str) -> str:
