@@ -4,6 +4,7 @@ backend and the HTTP API, and killed mid-answer to see that the API stays up and
 from __future__ import annotations
 
 import contextlib
+import re
 import signal
 import threading
 import time
@@ -222,8 +223,10 @@ def test_abordo_model_serve_starts_warms_and_prints_the_url(binary, tmp_path, sm
 
 
 def test_a_client_that_leaves_mid_stream_frees_its_slot(binary, model_path, small_demo_db, tmp_path):
-    """The stream's client goes away while the model is working: the generation stops at its next token,
-    the slot is idle again, and the withdrawn question is audited."""
+    """The stream's client goes away as soon as the model starts: the withdrawn question is audited, and
+    the model server drops it while still reading the prompt (the connection closes at once, not at the
+    first token, which on 2 cores comes some 15 s later), so the slot is free for the next asker."""
+    from assistant.pipeline import Assistant
     from sql_tools.audit import get_audit_log
 
     with _api_on_a_model_server(binary, model_path, small_demo_db, tmp_path) as (server, api, app_url, headers):
@@ -239,8 +242,16 @@ def test_a_client_that_leaves_mid_stream_frees_its_slot(binary, model_path, smal
             time.sleep(0.5)
         else:
             pytest.fail("the withdrawn question was not audited")
-        time.sleep(1)
-        slots = httpx.get(server.base + "/slots", timeout=10).json()
+        # The server's own log, not its /slots (a request the server answers between prompt batches).
+        while "stop processing" not in server.log.read_text(errors="replace"):
+            assert time.monotonic() < deadline, "the model server never dropped the withdrawn question"
+            time.sleep(0.2)
+        log = server.log.read_text(errors="replace")
+        read = int(re.search(r"stop processing: n_tokens = (\d+)", log).group(1))
+        system = Assistant(Settings(database_url=f"sqlite:///{small_demo_db}")).prefix_messages()[0].content
+        prefix = len(httpx.post(server.base + "/tokenize", json={"content": system}, timeout=30).json()["tokens"])
+        assert "cancel task" in log and read < prefix, (read, prefix, log[-1500:])   # dropped mid-prompt
+        slots = httpx.get(server.base + "/slots", timeout=60).json()
         assert not any(s.get("is_processing") for s in slots), slots
 
 

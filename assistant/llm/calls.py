@@ -5,10 +5,12 @@ llama.cpp reports `prompt_tokens`/`new_prompt_tokens`/`completion_tokens` in its
 model server (llama-server, vLLM) reports OpenAI-style usage whose `cache_read` is the prompt it held."""
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from assistant.errors import Cancelled
+from assistant.llm import cancellable
 
 
 @dataclass(frozen=True)
@@ -41,25 +43,31 @@ def call_model(chat, messages: list, *, max_tokens: int, stop: list[str] | None 
     With `on_token` or `cut_when` the reply is streamed; generation stops as soon as `cut_when(text so
     far)` holds, and the backend's usage report never arrives then, so the streamed chunks (one per token
     on llama.cpp) count as the completion tokens. `cancelled()` turning true raises `Cancelled` before
-    the call or between two tokens (closing the stream: a model server stops and frees the slot)."""
+    the call or between two tokens; on a model server also while it reads the prompt (`cancellable`:
+    the connection closes and the server frees the slot)."""
     kwargs = {"max_tokens": max_tokens}
     if cancelled is not None and cancelled():
         raise Cancelled("the question was withdrawn")
     if on_token is not None or cut_when is not None:
         text, meta, chunks = "", {}, 0
-        for chunk in chat.stream(messages, stop=stop, **kwargs):
-            if cancelled is not None and cancelled():
-                raise Cancelled("the question was withdrawn")
-            text += chunk.content
-            chunks += bool(chunk.content)
-            if on_token is not None:
-                on_token(chunk.content)
-            meta = {**meta, **(chunk.response_metadata or {})}
-            if chunk.usage_metadata:
-                meta["usage"] = chunk.usage_metadata
-            if cut_when is not None and chunk.content and cut_when(text):
-                meta.setdefault("completion_tokens", chunks)
-                break
+        if cancelled is not None and cancellable.stops_at_once(chat):
+            replies = cancellable.stream(chat, messages, cancelled=cancelled, stop=stop, **kwargs)
+        else:
+            replies = chat.stream(messages, stop=stop, **kwargs)
+        with contextlib.closing(replies):    # a cut reply stops its stream now, not when collected
+            for chunk in replies:
+                if cancelled is not None and cancelled():
+                    raise Cancelled("the question was withdrawn")
+                text += chunk.content
+                chunks += bool(chunk.content)
+                if on_token is not None:
+                    on_token(chunk.content)
+                meta = {**meta, **(chunk.response_metadata or {})}
+                if chunk.usage_metadata:
+                    meta["usage"] = chunk.usage_metadata
+                if cut_when is not None and chunk.content and cut_when(text):
+                    meta.setdefault("completion_tokens", chunks)
+                    break
     else:
         msg = chat.invoke(messages, stop=stop, **kwargs)
         text, meta = msg.content, dict(msg.response_metadata or {})

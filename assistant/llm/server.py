@@ -108,6 +108,9 @@ def server_command(binary: Path, model: Path, *, port: int, parallel: int, slot_
     slot_dir().mkdir(parents=True, exist_ok=True)
     cmd = [str(binary), "-m", str(model), "--host", host, "--port", str(port), "-np", str(parallel),
            "-c", str(slot_ctx * parallel), "-t", str(threads), "--temp", "0", "--no-webui", "--metrics",
+           # prompts read 512 tokens at a time (the default physical batch, so no slower): a withdrawn
+           # question is dropped after at most one such batch instead of a 2,048-token one (~14 s on 2 cores)
+           "-b", "512",
            "--slot-save-path", f"{slot_dir()}{os.sep}"]
     if draft is not None:
         cmd += ["--model-draft", str(draft)]
