@@ -365,10 +365,9 @@ def test_a_verified_question_comes_back_at_once_and_its_plan_is_edited_in_one_cl
         server, browser, tmp_path, _session_prefix_dir):
     """A supervisor verified 'passengers flown per cabin from X on day D'. Asked again in the browser with
     another airport and day, it is answered from the verified query (no model call: its small print says
-    who verified it). Then one click removes a filter: a new turn with the table changed, still with no
-    model call. (Changing the grouping through its select box is tested in tests/test_ui_app.py: the
-    box lists every column of the view and draws the list lazily, which Chromium's automation could not
-    pick from reliably.)"""
+    who verified it). Then one click removes a filter, and the grouping box (the view's dimensions,
+    filtered by typing) changes the grouping: each a new turn with the table changed, with no model
+    call; the regrouped table counts the same coupons."""
     from assistant.pipeline import Assistant
     from assistant.users import ensure_demo_users
     from db.settings import Settings
@@ -404,11 +403,31 @@ def test_a_verified_question_comes_back_at_once_and_its_plan_is_edited_in_one_cl
             raise
         edited = page.locator('[data-testid="stChatMessage"]').nth(2)
         edited.get_by_text("Respuesta ajustada").wait_for(timeout=60_000)
-        assert _download_csv(page, edited) != first
-        _open_adjust(edited)                       # the README's picture shows the controls
-        edited.get_by_text(re.compile("Quitar el filtro: Fecha del vuelo")).wait_for(timeout=30_000)
+        wider = _download_csv(page, edited)
+        assert wider != first and list(wider[0])[0] == "Cabina"
+
+        # The grouping: the box offers the view's dimensions; typing filters them, a click picks one.
+        try:
+            _open_adjust(edited)
+            box = edited.locator('[data-testid="stSelectbox"]').filter(has_text="Agrupar por")
+            box.locator("input").click()
+            box.locator("input").press_sequentially("Estado del cup", delay=50)
+            page.get_by_role("option", name="Estado del cupón", exact=True).click(timeout=30_000)
+            regrouped = page.locator('[data-testid="stChatMessage"]').nth(3)
+            regrouped.get_by_text(re.compile("Respuesta ajustada .set_grouping coupon_status")).wait_for(timeout=60_000)
+        except Exception:
+            page.screenshot(path=str(ARTIFACTS / "screenshot-regroup-failed.png"), full_page=True)
+            raise
+        by_status = _download_csv(page, regrouped)
+        assert list(by_status[0])[0] == "Estado del cupón" and {r["Estado del cupón"] for r in by_status} > {"flown"}
+        assert sum(int(r[list(r)[-1]]) for r in by_status) == sum(int(r[list(r)[-1]]) for r in wider)
+        _open_adjust(regrouped)                    # the README's picture shows the controls
+        regrouped.get_by_text(re.compile("Quitar el filtro: Fecha del vuelo")).wait_for(timeout=30_000)
         shot = ARTIFACTS / "screenshot-edit.png"
-        edited.screenshot(path=str(shot))
+        page.set_viewport_size({"width": 1400, "height": 1800})    # the whole turn on screen: its grid paints
+        regrouped.scroll_into_view_if_needed()
+        page.wait_for_timeout(1500)
+        regrouped.screenshot(path=str(shot))
         shutil.copyfile(shot, ROOT / "docs" / "screenshot-edit.png")      # the README's
         assert "Traceback" not in page.content()
         page.context.close()
