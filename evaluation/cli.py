@@ -102,8 +102,12 @@ def _progress(total: int, desc: str, enabled: bool):
 
 
 def run_eval(settings, questions, *, db_url=None, db_dir=None, catalog_path=None, role="supervisor",
-             baseline: str | None = None, progress: bool = True, chat=None, log=None, on_record=None) -> dict:
+             baseline: str | None = None, progress: bool = True, chat=None, log=None, on_record=None,
+             verified_lines: list[str] | None = None) -> dict:
     """Run the question set; returns the JSON-able result (systems -> summary + records).
+
+    The run's verified questions are none (held-out figures measure the model and the pipeline), or
+    `verified_lines` (an `abordo verified export` file) when a run is meant to count them.
 
     `on_record(record)` is called after every scored question (the CLI streams them to OUT.partial.jsonl,
     so a long run that is interrupted still leaves its figures)."""
@@ -123,6 +127,10 @@ def run_eval(settings, questions, *, db_url=None, db_dir=None, catalog_path=None
         # The run's own audit store: eval queries stay out of the real audit log, and earlier runs do not
         # count towards the role's per-hour passenger limit.
         settings = settings.replace(app_url=f"sqlite:///{tmp / 'eval-app.sqlite'}")
+        if verified_lines:
+            from assistant import verified
+
+            verified.import_lines(settings.app_url, verified_lines)
         groups = _groups(settings, questions, db_url, db_dir, catalog_path, tmp)
         t0 = time.perf_counter()
         chat = chat if chat is not None else make_chat(settings)
@@ -165,6 +173,7 @@ def run_eval(settings, questions, *, db_url=None, db_dir=None, catalog_path=None
 
     return {
         "run": {"started": started.isoformat(timespec="seconds"), "role": role, "today": str(settings.today),
+                "verified_questions": len([v for v in verified_lines or () if v.strip()]),
                 "summaries": settings.summaries, "databases": [g[0].database_url for g in groups],
                 "questions": len(questions), "model_load_s": round(load_s, 2),
                 "model": getattr(chat, "model_name", None) or type(chat).__name__},
@@ -207,9 +216,12 @@ def _as_baseline(rec, name):
 @click.option("--compare", nargs=2, metavar="OLD.json NEW.json", help="Show what got better or worse between runs.")
 @click.option("--failures/--no-failures", default=True, help="Print each failure with gold and predicted SQL.")
 @click.option("--progress/--no-progress", default=True, help="Progress bar on stderr.")
+@click.option("--verified", "verified_path", type=click.Path(exists=True, dir_okay=False),
+              help="Answer from these verified questions (an `abordo verified export` file); default: none, so "
+                   "the figures are the model's and the pipeline's own.")
 @click.pass_context
 def eval_command(ctx, questions_path, db_url, db_dir, catalog_path, today, limit, ids, json_out, baseline, role,
-                 compare, failures, progress):
+                 compare, failures, progress, verified_path):
     """Execution accuracy, latency and model cost on a question set (optionally beside a baseline)."""
     from evaluation.errors import EvalError
     from evaluation.questions import load_questions
@@ -243,11 +255,13 @@ def eval_command(ctx, questions_path, db_url, db_dir, catalog_path, today, limit
             with partial.open("a", encoding="utf-8") as fh:
                 fh.write(json.dumps(asdict(rec), ensure_ascii=False, default=str) + "\n")
 
+    verified_lines = Path(verified_path).read_text(encoding="utf-8").splitlines() if verified_path else None
     result = run_eval(settings, questions, db_url=db_url, db_dir=db_dir, catalog_path=catalog_path, role=role,
-                      baseline=baseline, progress=progress, on_record=on_record)
+                      baseline=baseline, progress=progress, on_record=on_record, verified_lines=verified_lines)
     result["run"]["questions_file"] = str(questions_path)
     m = result["machine"]
     click.echo(f"role {role} · today {settings.today} · model {result['run']['model']} · "
+               f"verified questions {result['run']['verified_questions']} · "
                f"{m.get('cpu')} ({m.get('cores')} cores) · llama_cpp {m.get('llama_cpp')}")
     systems = result["systems"]
     click.echo(format_summary(systems["abordo"]["summary"], "abordo"))

@@ -241,6 +241,36 @@ def test_whole_run_with_fake_model(fake_run, small_demo_db, tmp_path):
     assert "dev-002" in res.output and "predicted:" in res.output and "gold:" in res.output
 
 
+def test_an_eval_counts_verified_questions_only_when_told(fake_run, small_demo_db, tmp_path):
+    """By default the run's store has no verified question (held-out figures are the model's); with
+    `--verified FILE` (an export) a question of a verified shape is answered from it, with no model call."""
+    from assistant import verified
+    from assistant.pipeline import Assistant
+    from db.settings import Settings
+
+    qfile, _ = fake_run
+    store = f"sqlite:///{tmp_path / 'team.sqlite'}"
+    team = Assistant(Settings(database_url=f"sqlite:///{small_demo_db}", app_url=store, query_path="tables"),
+                     role="supervisor", user="supervisor")
+    team.verify("dame nombre y apellido de los pasajeros con nacionalidad peruana",
+                "SELECT first_name, last_name FROM passengers WHERE nationality = 'PE'", "tables")
+    export = tmp_path / "verified.jsonl"
+    export.write_text("\n".join(verified.export_lines(store)) + "\n", encoding="utf-8")
+    runs = {}
+    for name, extra in (("plain", []), ("told", ["--verified", str(export)])):
+        out = tmp_path / f"{name}.json"
+        res = _run(["eval", "--questions", str(qfile), "--db", f"sqlite:///{small_demo_db}", "--json", str(out),
+                    "--no-progress", *extra])
+        assert res.exit_code == 0, res.output
+        runs[name] = json.loads(out.read_text())
+    plain, told = ({r["id"]: r for r in runs[n]["systems"]["abordo"]["records"]} for n in ("plain", "told"))
+    assert runs["plain"]["run"]["verified_questions"] == 0 and runs["told"]["run"]["verified_questions"] == 1
+    assert not plain["dev-002"]["correct"] and plain["dev-002"]["path"] != "verified"
+    assert told["dev-002"]["correct"] and told["dev-002"]["path"] == "verified" and told["dev-002"]["llm_calls"] == 0
+    assert {k: r["correct"] for k, r in told.items() if k != "dev-002"} == \
+        {k: r["correct"] for k, r in plain.items() if k != "dev-002"}
+
+
 def test_compare_shows_better_and_worse(fake_run, small_demo_db, tmp_path):
     qfile, _ = fake_run
     old, new = tmp_path / "old.json", tmp_path / "new.json"
