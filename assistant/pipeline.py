@@ -15,13 +15,11 @@ import threading
 import time
 from collections.abc import Callable, Collection
 
-import pandas as pd
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
 from assistant import prompts
 from assistant.answer import Answer, extract_sql  # noqa: F401  (re-exported: callers import them from here)
-from assistant.cards import card_request, open_card, template_sql
-from assistant.cards import restatement as card_restatement
+from assistant.cards import card_request, template_sql
 from assistant.checks import (
     REPAIRABLE,
     aggregated_identifiers,
@@ -31,10 +29,9 @@ from assistant.checks import (
 )
 from assistant.explain import Restatement, Words, column_labels, restate
 from assistant.explain import sentences as answers
-from assistant.explain.namesakes import find_namesakes
-from assistant.explain.namesakes import sentence as namesake_sentence
 from assistant.joinfix import fix_joins
 from assistant.llm.calls import call_model
+from assistant.lookups import answer_card, tell_namesakes
 from assistant.memory import Memory
 from assistant.plan.answer import answer_edit, answer_over_views
 from assistant.prompts import REFUSE_MARK
@@ -307,7 +304,7 @@ class Assistant:
                 return self._refuse(ans, refusal)
             card = card_request(question, linked.hints, catalog=self.catalog, role=self.role)
             if card is not None:
-                self._open_card(ans, card, question, memory, stage)
+                answer_card(self, ans, card, question, memory, stage)
                 return ans
             sql = template_sql(question, linked.hints, self.catalog)
             if not looked_up and answer_verified(self, ans, question, linked.hints, stage):
@@ -326,7 +323,7 @@ class Assistant:
                     memory.add(question, ans.sql_generated or ans.sql, ans.row_count)
             if not ans.refused:
                 # Also after a failure: knowing that two people share the name helps to ask again.
-                self._tell_namesakes(ans, linked.hints, question)
+                tell_namesakes(self, ans, linked.hints, question)
             return ans
         finally:
             ans.timings["total"] = time.perf_counter() - started
@@ -390,7 +387,7 @@ class Assistant:
             return None
         ans = Answer(question=question, lang=linked.lang, model=self.model_name, hints=linked.prompt_lines())
         ans.timings["link"] = time.perf_counter() - started
-        self._open_card(ans, card, question, memory, lambda _s: None)
+        answer_card(self, ans, card, question, memory, lambda _s: None)
         ans.timings["total"] = time.perf_counter() - started
         return ans
 
@@ -402,50 +399,6 @@ class Assistant:
             return done[1]
         return link(question, catalog=self.catalog, today=self.today, fetch=self.fetch,
                     values=self.schema.stored_values, role=self.role)
-
-    def _open_card(self, ans: Answer, request, question: str, memory: Memory | None, stage) -> None:
-        """A record look-up as a card: one fixed, guarded, masked and audited query, no model call.
-        The conversation remembers which record is on screen, so '¿y sus maletas?' stays on it."""
-        stage("execute")
-        t = time.perf_counter()
-        try:
-            card = open_card(request, settings=self.settings, catalog=self.catalog, role=self.role,
-                             user=self.user, question=question)
-        except SqlToolError as exc:
-            self._fail(ans, exc)
-            return
-        finally:
-            ans.timings["execute"] += time.perf_counter() - t
-        ans.fast_path = True
-        ans.card = card.to_dict()
-        ans.card_text = card.text(ans.lang)
-        ans.text = card.sentence(ans.lang)
-        ans.restatement = card_restatement(card.kind, card.key, ans.lang)
-        ans.rows, ans.row_count, ans.truncated = card.rows, len(card.rows), card.truncated
-        ans.sql = card.sql[0] if card.sql else ""
-        names = list(map(str, card.rows.columns))
-        ans.labels_by_lang = {lang: [card.labels.get(lang, {}).get(c, c.replace("_", " ")) for c in names]
-                              for lang in ("es", "en")}
-        ans.column_labels = ans.labels_by_lang[ans.lang]
-        if memory is not None and card.found:
-            memory.add(question, "", ans.row_count, note=card.subject_line())
-
-    def _tell_namesakes(self, ans: Answer, hints, question: str) -> None:
-        """A name asked for that matches several passengers: how many, and what tells them apart
-        (within the role's masking), after the answer. The look-ups are audited like any query."""
-        def run(sql: str) -> pd.DataFrame:
-            return run_guarded(sql, settings=self.settings, catalog=self.catalog, role=self.role, user=self.user,
-                               question=question).df
-
-        for hint in hints:
-            try:
-                people = find_namesakes(hint, catalog=self.catalog, role=self.role, graph=self.schema.join_graph, run=run)
-            except SqlToolError:
-                continue   # the answer stands; the notice is what is lost
-            if people:
-                ans.namesakes = people
-                ans.text = f"{ans.text} {namesake_sentence(ans.lang, hint.text, people, hint.matches)}".strip()
-                return
 
     def _refuse(self, ans: Answer, refusal: Refusal) -> Answer:
         ans.refused = True
