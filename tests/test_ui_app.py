@@ -238,6 +238,23 @@ def test_an_answer_is_adjusted_from_its_plan_with_no_model_call(app_env):
     assert list(last_reply(at).dataframe[0].value.columns)[0] == "Ciudad (destino)"
 
 
+def test_the_grouping_box_offers_the_views_dimensions_and_the_plans_own_grouping(app_env):
+    """Grouped by a flight number (a number, not a dimension), the box still shows it and offers the
+    dimensions, never a personal column; another choice regroups with no model call."""
+    app_env.monkeypatch.setenv("ABORDO_QUERY_PATH", "views")
+    app_env("SELECT flight_number, COUNT(*) AS n FROM coupons WHERE origin = 'MEX' GROUP BY flight_number")
+    at = ask(signed_in("supervisor"), "¿Cuántos cupones hay por número de vuelo desde MEX?")
+    grouping = [s for s in at.selectbox if s.key and s.key.startswith("grp-")][-1]
+    assert grouping.value == "flight_number"
+    labels = {x.lower() for x in grouping.options}
+    assert {"estado del cupón", "cabina", "ciudad (destino)"} <= labels, labels
+    assert not {"nombre", "apellido", "localizador", "tarifa"} & labels, labels
+    prompts = len(PROMPTS)
+    grouping.set_value("cabin").run()
+    assert not at.exception and len(PROMPTS) == prompts
+    assert len(last_reply(at).dataframe[0].value) <= 3
+
+
 def test_a_supervisor_verifies_an_answer_and_the_same_question_with_other_values_needs_no_model(app_env):
     app_env.monkeypatch.setenv("ABORDO_QUERY_PATH", "views")
     app_env("SELECT COUNT(*) AS n FROM coupons WHERE origin = 'MEX' AND destination = 'CUN' "

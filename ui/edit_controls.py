@@ -4,7 +4,8 @@ once with no model call (`runtime.edit`: the same guard, masking and audit) and 
 so the answer it came from stays above it to compare.
 
 Only the view's dimensions are offered as a grouping (`assistant.plan.choices`: never a personal
-column, a look-up key, a timestamp or a number); values come from the column's stored values when it is a short enumeration.
+column, a look-up key, a timestamp or a number), plus the plan's own; values come from the column's
+stored values when it is a short enumeration.
 """
 from __future__ import annotations
 
@@ -38,13 +39,16 @@ def show_edit_controls(reply, *, key: str, ui_lang: str, settings, user: str, ro
                         on_click=_apply, args=(*args, Edit("remove_filter", index=i)))
             if f["op"] in ("=", "<>") and len(f["values"]) == 1:
                 _value_control(right, f, i, view, assistant, key=key, ui_lang=ui_lang, args=args)
-        if plan["measures"]:
-            options = ["", *grouping_choices(view, assistant.catalog, assistant.schema.types, assistant.dialect)]
-            current = plan["groupings"][0] if len(plan["groupings"]) == 1 else ""
-            if current in options or not plan["groupings"]:
-                st.selectbox(t("edit_group", ui_lang), options, index=options.index(current), key=f"grp-{key}",
-                             format_func=lambda n: _label(view, n, ui_lang) if n else t("edit_no_group", ui_lang),
-                             on_change=_changed, args=(*args, f"grp-{key}", "set_grouping"))
+        if plan["measures"] and len(plan["groupings"]) <= 1:
+            current = plan["groupings"][0] if plan["groupings"] else ""
+            schema = assistant.schema
+            options = ["", *grouping_choices(view, assistant.catalog, schema.types, assistant.dialect)]
+            if current not in options:          # grouped by a number (a flight number): still offered back
+                options.append(current)
+            st.selectbox(t("edit_group", ui_lang), options, index=options.index(current), key=f"grp-{key}",
+                         format_func=lambda n: _label(view, n, ui_lang, assistant.words) if n
+                         else t("edit_no_group", ui_lang),
+                         on_change=_changed, args=(*args, f"grp-{key}", "set_grouping"))
         limit = plan.get("limit")
         limits = list(LIMITS) if limit in LIMITS else [*LIMITS, limit]
         st.selectbox(t("edit_limit", ui_lang), limits, index=limits.index(limit), key=f"lim-{key}",
@@ -92,9 +96,16 @@ def _apply(reply, settings, role: str, user: str, change: Edit) -> None:
         {"role": "assistant", "reply": new, "key": uuid.uuid4().hex[:12]})
 
 
-def _label(view, name: str, lang: str) -> str:
+def _label(view, name: str, lang: str, words=None) -> str:
+    """The view column's label; else its table column's ('Cabina'), with the join it comes through
+    ('Estado (reserva)'), as the answer's own headers say it; else the name."""
     col = view.column(name)
     label = (col.label or {}).get(lang) if col is not None else None
+    if not label and col is not None and not col.derived and words is not None:
+        label = words.label(view.table_of(col.source), col.column, lang)
+        join = view.joins.get(col.source)
+        if join is not None and join.label:
+            label = f"{label} ({join.label.get(lang)})"
     return label or name.replace("_", " ")
 
 

@@ -55,7 +55,6 @@ def stream(chat, messages: list, *, cancelled: Callable[[], bool], **kwargs) -> 
                     chunks.put(chunk)
         except Exception as exc:  # noqa: BLE001 - raised again in the calling thread
             chunks.put(exc)
-
         finally:
             chunks.put(_DONE)
 

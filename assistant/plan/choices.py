@@ -20,7 +20,8 @@ _ARITHMETIC = re.compile(r"[-+*/]")
 _STRING = re.compile(r"'(?:[^']|'')*'")
 
 
-def grouping_choices(view: SemanticView, catalog, types: dict[str, dict[str, str]], dialect: str) -> list[str]:
+def grouping_choices(view: SemanticView, catalog, types: dict[str, dict[str, str]],
+                     dialect: str) -> list[str]:
     """The names of `view`'s dimension columns, in the view's order."""
     out = []
     for col in view.columns.values():
