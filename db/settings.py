@@ -55,9 +55,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("chat_format", "llama.cpp chat format for a GGUF path (e.g. llama-2); empty: the GGUF's template."),
     Setting("n_ctx", "Context size for the local model (tokens)."),
     Setting("n_threads", "Threads for the local model."),
-    Setting("query_path", "'views' (default): the model writes SQL over ONE of the catalog's semantic views, expanded "
-                          "into the joins, with the tables' path behind it when that fails (a catalog without views "
-                          "answers on the tables); 'tables': SQL over the tables, joins and all."),
+    Setting("query_path", "'auto' (default): 'views' when the catalog's views were reviewed, 'tables' while they are "
+                          "as `abordo catalog init` drafted them (views_drafted: true); 'views': the model writes SQL "
+                          "over ONE of the catalog's semantic views, expanded into the joins, with the tables' path "
+                          "behind it when that fails (a catalog without views answers on the tables); 'tables': SQL "
+                          "over the tables, joins and all."),
     Setting("prefix_cache", "'on': the evaluated prompt prefix is saved beside the models and restored by every new "
                             "process (the first answer in seconds); 'off': every process reads it again."),
     Setting("adapter", "LoRA adapter for the local model: 'demo' (the one shipped for the demo catalog), a path "
@@ -108,7 +110,7 @@ class Settings:
     chat_format: str = ""
     n_ctx: int = 6144
     n_threads: int = 2
-    query_path: str = "views"
+    query_path: str = "auto"
     prefix_cache: str = "on"
     adapter: str = "none"
     examples: int = 0
@@ -173,8 +175,8 @@ def load_settings(env: Mapping[str, str] | None = None, config_file: str | Path 
         raise ConfigError(f"setting 'role': {typed['role']!r} is not one of agent, supervisor, analyst")
     if typed.get("summaries", "off") not in ("model", "off"):
         raise ConfigError(f"setting 'summaries': {typed['summaries']!r} is not one of model, off")
-    if typed.get("query_path", "views") not in ("tables", "views"):
-        raise ConfigError(f"setting 'query_path': {typed['query_path']!r} is not one of tables, views")
+    if typed.get("query_path", "auto") not in ("auto", "tables", "views"):
+        raise ConfigError(f"setting 'query_path': {typed['query_path']!r} is not one of auto, tables, views")
     if typed.get("prefix_cache", "on") not in ("on", "off"):
         raise ConfigError(f"setting 'prefix_cache': {typed['prefix_cache']!r} is not one of on, off")
     if not 1 <= typed.get("token_days", 90) <= 3650:

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import yaml
 
 from assistant.pipeline import Assistant
-from db.catalog import DEFAULT_CATALOG
+from db.catalog import DEFAULT_CATALOG, CatalogError, load_catalog
 from db.errors import ConfigError
 from db.settings import Settings, load_settings
 from sql_tools.audit import get_audit_log
@@ -119,7 +119,7 @@ def test_the_model_refusing_on_the_views_path_is_a_refusal(settings):
 def test_views_are_the_default_tables_on_request_and_a_catalog_without_views_answers_on_the_tables(
         settings, small_demo_db, tmp_path):
     plain = Settings(database_url=settings.database_url, app_url=settings.app_url)
-    assert plain.query_path == "views" and load_settings({}).query_path == "views"
+    assert plain.query_path == "auto" and load_settings({}).query_path == "auto"
     a, chat = make(plain, ["SELECT COUNT(*) AS n FROM bags"])
     assert a.ask("How many bags are there?").path == "views" and a.views_first
     tables = plain.replace(query_path="tables")
@@ -136,8 +136,29 @@ def test_views_are_the_default_tables_on_request_and_a_catalog_without_views_ans
     assert a.ask("How many bags are there?").path == "tables" and not a.views_first
 
 
+def test_drafted_views_answer_second_unless_views_are_asked_for(settings, tmp_path):
+    """`auto` (the default) puts the views first only once someone has reviewed them: a catalog whose
+    views are as `abordo catalog init` drafted them (views_drafted: true) answers on the tables, as
+    measured best on Spider's drafted catalogs; `query_path = views` still puts them first."""
+    doc = yaml.safe_load(resources.files("db.catalog").joinpath(DEFAULT_CATALOG).read_text(encoding="utf-8"))
+    doc["views_drafted"] = True
+    path = tmp_path / "drafted.yaml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    auto = Settings(database_url=settings.database_url, app_url=settings.app_url, catalog_path=str(path))
+    a, chat = make(auto, ["SELECT COUNT(*) FROM baggage"])
+    assert not a.views_first and a.ask("How many bags are there?").path == "tables"
+    assert "CREATE VIEW" not in system_of(chat.calls[0])
+    a, _ = make(auto.replace(query_path="views"), ["SELECT COUNT(*) AS n FROM bags"])
+    assert a.views_first and a.ask("How many bags are there?").path == "views"
+    doc["views_drafted"] = "yes"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(CatalogError, match="views_drafted"):
+        load_catalog(path)
+
+
 def test_query_path_setting_is_checked():
     assert load_settings(env={"ABORDO_QUERY_PATH": "views"}).query_path == "views"
+    assert load_settings(env={"ABORDO_QUERY_PATH": "auto"}).query_path == "auto"
     with pytest.raises(ConfigError, match="query_path"):
         load_settings(env={"ABORDO_QUERY_PATH": "plans"})
 

@@ -311,6 +311,7 @@ def test_catalog_init_drafts_a_view_per_table_that_checks_and_compiles(url_fixtu
     url = value if isinstance(value, str) else f"sqlite:///{value}"
     drafted = parse_catalog(yaml.safe_load(draft_catalog(url, sample=False)), "draft")
     assert set(drafted.views) == set(drafted.exposed_tables)
+    assert drafted.views_drafted and not load_catalog().views_drafted     # reviewed views answer first
     coupons = drafted.views["ticket_segments"]
     assert list(coupons.joins) == ["flight", "ticket", "aircraft_type", "destination", "origin", "booking", "passenger"]
     assert {"flight_status", "origin_city", "destination_city", "passenger_last_name"} <= set(coupons.columns)

@@ -140,6 +140,7 @@ class Catalog:
     views: dict[str, SemanticView] = field(default_factory=dict)
     view_rules: tuple[str, ...] = ()             # this database's conventions, said in view columns
     view_examples: tuple[dict, ...] = ()         # worked question -> SQL examples over the views
+    views_drafted: bool = False                  # `abordo catalog init` drafted the views; nobody reviewed them
     source: str = ""
 
     @property
@@ -327,6 +328,9 @@ def parse_catalog(data, source: str = "<catalog>") -> Catalog:
     view_rules = data.get("view_rules") or []
     if not isinstance(view_rules, list) or not all(isinstance(r, str) for r in view_rules):
         raise CatalogError(f"{source}: view_rules must be a list of strings")
+    drafted = data.get("views_drafted", False)
+    if not isinstance(drafted, bool):
+        raise CatalogError(f"{source}: views_drafted must be true or false")
     return Catalog(name=str(data.get("name") or Path(source).stem), tables=tables, roles=roles,
                    rules=tuple(rules), examples=tuple(dict(e) for e in examples),
                    subject_table=st, subject_key=sk,
@@ -341,7 +345,8 @@ def parse_catalog(data, source: str = "<catalog>") -> Catalog:
                                 _mapping(data.get("value_terms"), f"{source}: value_terms").items()},
                    places=places, countries=countries, source=source,
                    views=parse_views(data.get("views"), tables, source, _text2),
-                   view_rules=tuple(view_rules), view_examples=tuple(dict(e) for e in view_examples))
+                   view_rules=tuple(view_rules), view_examples=tuple(dict(e) for e in view_examples),
+                   views_drafted=drafted)
 
 
 def _examples(raw, where: str) -> list:
