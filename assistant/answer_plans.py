@@ -3,9 +3,10 @@
 
 An API client edits or verifies an answer by its id, never by sending SQL: the server keeps the query
 the model wrote (over one view: the plan; or over the tables) with the question, the user and the
-role, and an edit can only change that plan. An id belongs to the user who got the answer; another user's id is answered like an
-unknown one, so ids reveal nothing. Only the question and the plan are kept, never rows, and each
-user keeps the newest `KEEP_PER_USER` plans, so the store cannot be grown without bound.
+role, and an edit can only change that plan. An id belongs to the user who got the answer; another
+user's id is answered like an unknown one, so ids reveal nothing. Only the question and the plan are
+kept, never rows, and each user keeps the newest `KEEP_PER_USER` plans, so the store cannot be grown
+without bound.
 """
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ answer_plans = sa.Table(
     sa.Column("role", sa.Text, nullable=False),
     sa.Column("question", sa.Text, nullable=False),
     sa.Column("plan_sql", sa.Text, nullable=False),       # the model's query (over a view: the plan's)
-    sa.Column("path", sa.Text, nullable=False),           # 'views' | 'tables' 
+    sa.Column("path", sa.Text, nullable=False),           # 'views' | 'tables'
     sa.Column("created", sa.DateTime, nullable=False),
 )
 

@@ -32,3 +32,19 @@ def write_result(name: str, data: dict) -> Path:
     out.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
     print(f"written {out.relative_to(ROOT)}")
     return out
+
+
+class ModelNeeded(Exception):
+    """Raised where the model would be called (`NoModel`)."""
+
+
+class NoModel:
+    """Stands where the chat model would in a benchmark of what needs none (edits, verified questions):
+    any call raises ModelNeeded, so a question that reached the model is seen, never answered."""
+    model_name = "no model"
+
+    def invoke(self, *a, **k):
+        raise ModelNeeded
+
+    def stream(self, *a, **k):
+        raise ModelNeeded

@@ -8,8 +8,8 @@ Target: p95 <= 200 ms end to end at 1,000,000 passengers. The verified answers a
 against the same count written by hand for the new values (matched / right).
 
 The first answers' queries are written here from the schema contract (the model is not needed: a
-scripted stand-in that fails on any call proves none is made). Questions and variants are drawn from
-the database (routes and days that have flights), not from any evaluation set.
+stand-in that raises on any call, `benchmarks.common.NoModel`, proves none is made). Questions and
+variants are drawn from the database (routes and days that have flights), not from any evaluation set.
 
     .venv/bin/python benchmarks/edits.py [--db pg1m|sqlite] [--samples 40]
 pg1m reuses database `abordo_bench_1m` (benchmarks/lookups.py seeds it when absent, ~3 min).
@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
 
-from benchmarks.common import machine, pct, write_result  # noqa: E402
+from benchmarks.common import NoModel, machine, pct, write_result  # noqa: E402
 
 TARGET_P95_MS = 200
 # (question, the query over one view a model would write, edits staff make to it)
@@ -53,15 +53,6 @@ VERIFIED_SQL = ("SELECT COUNT(*) AS n FROM coupons WHERE origin = '{o}' AND dest
 BY_HAND = ("SELECT COUNT(*) FROM ticket_segments s JOIN flights f ON f.flight_id = s.flight_id WHERE f.origin = :o "
            "AND f.destination = :d AND f.scheduled_departure >= :day AND f.scheduled_departure < :after "
            "AND s.status = 'flown'")
-
-
-class NoModel:
-    """Stands where the chat model would: any call is a failure of the benchmark."""
-
-    model_name = "no model"
-
-    def __getattr__(self, name):
-        raise AssertionError(f"a model call ({name}) where none should happen")
 
 
 def _stats(ms: list[float]) -> dict:

@@ -28,25 +28,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import machine, pct, write_result  # noqa: E402
+from benchmarks.common import ModelNeeded, NoModel, machine, pct, write_result  # noqa: E402
 
 DATA = ROOT / "benchmarks" / "data" / "recurring-questions.jsonl"
 DEV = ROOT / "tests" / "data" / "eval" / "dev-questions.jsonl"
-
-
-class ModelNeeded(Exception):
-    """Raised where the model would be called: the question was not answered from the store."""
-
-
-class NoModel:
-    """Stands where the chat model would (no --model): a call means the store did not answer."""
-    model_name = "no model"
-
-    def invoke(self, *a, **k):
-        raise ModelNeeded
-
-    def stream(self, *a, **k):
-        raise ModelNeeded
 
 
 def _variants(entries: list[dict]):
@@ -55,8 +40,8 @@ def _variants(entries: list[dict]):
     for e in entries:
         for v in e["variants"]:
             gold = {"sqlite": v["sql_sqlite"], "postgres": v["sql_postgres"]}
-            yield e["verify"], v["kind"], Question(id=v["id"], lang=v["lang"], question=v["question"], gold=gold,
-                                                   category=v["category"], notes=v["notes"])
+            yield e["verify"], v["kind"], Question(id=v["id"], lang=v["lang"], question=v["question"],
+                                                   gold=gold, category=v["category"], notes=v["notes"])
 
 
 def _verify(assistant, db, filler, entries: list[dict]) -> list[dict]:
@@ -73,8 +58,8 @@ def _verify(assistant, db, filler, entries: list[dict]) -> list[dict]:
         sql = substitute(e["sql"], q.fill)
         check = score(db, q, compile_sql(sql, assistant.catalog.views, assistant.dialect))
         if not check.correct:
-            sys.exit(f"the verified query for {q.id} is not its gold answer ({check.reason}: {check.detail}): fix "
-                     f"{DATA.name}")
+            sys.exit(f"the verified query for {q.id} is not its gold answer ({check.reason}: "
+                     f"{check.detail}): fix {DATA.name}")
         entry_id = assistant.verify(q.question, sql, "views", user="supervisor")
         out.append({"dev": q.id, "question": q.question, "entry": entry_id})
     return out
@@ -92,8 +77,8 @@ def _ask(assistant, q):
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--model", action="store_true", help="send what is not matched to the configured model, and "
-                    "ask the 60 with an empty store too (paired)")
+    ap.add_argument("--model", action="store_true", help="send what is not matched to the configured model, "
+                    "and ask the 60 with an empty store too (paired)")
     ap.add_argument("--db", help="database URL (default: the configured demo database)")
     args = ap.parse_args()
 
@@ -121,8 +106,8 @@ def main() -> None:
     records = []
     for dev, kind, q in variants:
         ans, seconds = _ask(asker, q)
-        rec = {"id": q.id, "of": dev, "kind": kind, "question": q.question, "matched": bool(ans and ans.path == "verified"),
-               "seconds": round(seconds, 3)}
+        rec = {"id": q.id, "of": dev, "kind": kind, "question": q.question,
+               "matched": bool(ans and ans.path == "verified"), "seconds": round(seconds, 3)}
         if ans is not None:
             r = evaluate_answer(db, q, ans, cap=cap)
             rec |= {"correct": r.correct, "reason": r.reason, "path": ans.path}
@@ -141,7 +126,8 @@ def main() -> None:
     for name, sel in (("other values", "values"), ("other phrasing", "phrasing"), ("all", None)):
         rs = [r for r in records if sel is None or r["kind"] == sel]
         m = [r for r in rs if r["matched"]]
-        row = {"set": name, "asked": len(rs), "matched": len(m), "right_of_matched": sum(bool(r.get("correct")) for r in m),
+        row = {"set": name, "asked": len(rs), "matched": len(m),
+               "right_of_matched": sum(bool(r.get("correct")) for r in m),
                "matched_p50_ms": round(pct([r["seconds"] for r in m], .5) * 1000, 1) if m else None}
         if args.model:
             row |= {"right_with_store": sum(bool(r.get("correct")) for r in rs),
@@ -155,7 +141,8 @@ def main() -> None:
         head += f"{'right, store+model':>20}{'right, model alone':>20}{'p50 s':>13}"
     print(head)
     for r in rows:
-        line = f"{r['set']:<16}{r['asked']:>6}{r['matched']:>9}{r['right_of_matched']:>7}{r['matched_p50_ms'] or '-':>8}"
+        line = (f"{r['set']:<16}{r['asked']:>6}{r['matched']:>9}{r['right_of_matched']:>7}"
+                f"{r['matched_p50_ms'] or '-':>8}")
         if args.model:
             line += (f"{r['right_with_store']:>20}{r['right_model_alone']:>20}"
                      f"{r['p50_s_with_store']:>6} / {r['p50_s_model_alone']:<5}")

@@ -162,13 +162,11 @@ def answer_edit(assistant, ans, plan_sql: str, edit, stage) -> None:
     removed must stay removed); the passes that read no words (shown grouping columns first, day
     ranges...) do. Raises EditError for an edit that cannot apply; a query the guard refuses ends as
     an answer with its error, as a question's would."""
-    from assistant.plan.edit import apply_edit
+    from assistant.plan.edit import edited
     from assistant.question.asked import Asked
 
     views = assistant.catalog.views
-    sql = apply_edit(plan_sql, edit, views, assistant.dialect)
-    tree = parse(sql, assistant.dialect)
-    plan = read_plan(tree, views, assistant.dialect)
+    sql, tree, plan = edited(plan_sql, edit, views, assistant.dialect)
     compiled, rewrites = runnable(assistant, tree, Asked())
     ans.sql_generated, ans.path, ans.fast_path = sql, "views", True     # no model call, nor a summary
     ans.trace = ("views", f"edit: {edit.describe()}", *rewrites)

@@ -81,6 +81,12 @@ class Edit:
 
 def apply_edit(sql: str, edit: Edit, views: dict[str, SemanticView], dialect: str) -> str:
     """The plan's query over its view (`Plan.sql`) with `edit` applied, in `dialect`. Raises EditError."""
+    return edited(sql, edit, views, dialect)[0]
+
+
+def edited(sql: str, edit: Edit, views: dict[str, SemanticView], dialect: str):
+    """`apply_edit`'s query, with its tree read back from that text and the plan read from the tree:
+    (sql, tree, plan), what the caller expands and shows, read once."""
     d = SQLGLOT_DIALECT[dialect]
     tree = parse(sql, dialect)
     plan = read_plan(tree, views, dialect)
@@ -92,8 +98,8 @@ def apply_edit(sql: str, edit: Edit, views: dict[str, SemanticView], dialect: st
         raise EditError(f"unknown edit {edit.kind!r}; one of {', '.join(KINDS)}")
     handler(tree, edit, view)
     out = tree.sql(dialect=d)
-    read_plan(out, views, dialect)         # still one view, still readable: the edit made a plan
-    return out
+    tree = parse(out, dialect)
+    return out, tree, read_plan(tree, views, dialect)    # still one view, still readable: the edit made a plan
 
 
 def _column(view: SemanticView, name: str) -> exp.Column:
