@@ -85,7 +85,7 @@ def ask_command(ctx, question, file, as_json, warm, db_url, role, user, today):
 def warm_up(assistant, only_if_missing: bool = False) -> None:
     """The static prefix restored from this machine's saved state (about a second), or read once and
     saved (a minute or more on 2 cores, said on stderr) so that the next process restores it."""
-    missing = assistant.saved_prefix() == {}
+    missing = assistant.unsaved_prefixes() > 0
     if missing:
         click.echo("abordo: reading the prompt prefix once for this machine (a minute or more on 2 cores); "
                    "later runs restore it in seconds", err=True)

@@ -12,8 +12,14 @@ Each figure is a new process, as a user meets it:
 
 Saved states go to a temporary folder (ABORDO_PREFIX_DIR), so "cold" is cold and the user's cache is untouched.
 
+`--baseline REV` asks the same questions, one process each, with another commit's code too (a git worktree
+of REV on this venv), alternating which goes first, so a change is measured paired in one run; both
+restore the same saved states. `--restarts N` restarts `abordo serve` / `abordo ui` once for each of the
+dev set's first N questions and measures each first answer.
+
     .venv/bin/python benchmarks/first_answer.py                  # the 1.5B, 10 questions, 3 cold
     .venv/bin/python benchmarks/first_answer.py --ui --server    # plus the chat page and llama-server
+    .venv/bin/python benchmarks/first_answer.py --parts ask --cold 0 --baseline eb8f6fb
 """
 from __future__ import annotations
 
@@ -44,9 +50,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def one_shot(question: str, env: dict) -> dict:
+def one_shot(question: str, env: dict, tree: Path | None = None) -> dict:
+    """`abordo ask --json QUESTION` in a new process: this checkout's code, or `tree`'s (a worktree)."""
+    if tree is not None:
+        env = {**env, "PYTHONPATH": str(tree)}        # found before the venv's editable install
     started = time.perf_counter()
-    out = subprocess.run([*ABORDO, "ask", "--json", question], env=env, capture_output=True, text=True, timeout=900)
+    out = subprocess.run([*ABORDO, "ask", "--json", question], env=env, capture_output=True, text=True, timeout=900,
+                         cwd=tree or ROOT)
     wall = time.perf_counter() - started
     if out.returncode != 0:
         raise SystemExit(f"abordo ask failed: {out.stderr[-1500:]}")
@@ -96,8 +106,9 @@ def api_first_answer(env: dict, token: str, question: str, work: Path, label: st
                                      headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
         with urllib.request.urlopen(req, timeout=900) as r:
             body = json.loads(r.read())
-        return {"ready_s": round(ready, 2), "first_answer_s": round(time.perf_counter() - started, 2),
-                "sql": body.get("sql")}
+        done = time.perf_counter() - started
+        return {"ready_s": round(ready, 2), "first_answer_s": round(done, 2), "question_to_answer_s": round(done - ready, 2),
+                "question": question, "sql": body.get("sql")}
 
 
 def model_server(env: dict, work: Path, label: str, question: str) -> dict:
@@ -147,7 +158,24 @@ def ui_first_answer(env: dict, work: Path, question: str) -> dict:
             done = time.perf_counter()
             browser.close()
     return {"signed_in_s": round(signed_in, 2), "question_to_answer_s": round(done - asked, 2),
-            "start_to_answer_s": round(done - started, 2)}
+            "start_to_answer_s": round(done - started, 2), "question": question}
+
+
+@contextlib.contextmanager
+def worktree(rev: str, work: Path):
+    """A checkout of `rev` beside this one (removed afterwards): the baseline's code on the same venv."""
+    path = work / f"baseline-{rev}"
+    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(path), rev], check=True,
+                   capture_output=True)
+    try:
+        yield path
+    finally:
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(path)], capture_output=True)
+
+
+def summary(rows: list[dict]) -> dict:
+    walls = [r["wall_s"] for r in rows]
+    return {"n": len(rows), "p50_s": round(statistics.median(walls), 2), "max_s": max(walls), "rows": rows}
 
 
 def main() -> None:
@@ -158,6 +186,8 @@ def main() -> None:
     ap.add_argument("--ui", action="store_true", help="also `abordo ui` to the first answer in Chromium")
     ap.add_argument("--parts", default="ask,serve", help="which of ask, serve (plus --server, --ui) to run")
     ap.add_argument("--server", action="store_true", help="also `abordo model serve` (llama-server)")
+    ap.add_argument("--baseline", default="", help="a commit whose one-shot asks are measured beside these, paired")
+    ap.add_argument("--restarts", type=int, default=1, help="serve/ui: restarts, one for each of the first N questions")
     ap.add_argument("--prefix-dir", default="", help="where saved states go (default: a new temporary folder; "
                                                      "the machine's cache measures a machine that ran `make demo`)")
     args = ap.parse_args()
@@ -187,28 +217,47 @@ def main() -> None:
                     "warm_s": round(warm_s, 1), "warm_said": warm.stdout.strip()}
     cold_env = {**env, "ABORDO_PREFIX_CACHE": "off"}
     if "ask" in parts:
-        saved = [one_shot(q, env) for q in questions]
-        for row in saved:
-            print(f"  saved  {row['wall_s']:6.1f} s  ({row['new_prompt_tokens']} new prompt tokens)  {row['question'][:60]}")
+        with contextlib.ExitStack() as stack:
+            base = stack.enter_context(worktree(args.baseline, work)) if args.baseline else None
+            saved, baseline = [], []
+            for i, q in enumerate(questions):
+                if base is None:
+                    saved.append(one_shot(q, env))
+                    continue
+                pair = [(saved, None), (baseline, base)]
+                for rows, tree in (pair if i % 2 == 0 else pair[::-1]):    # which goes first alternates
+                    rows.append(one_shot(q, env, tree))
+            for row, old in zip(saved, baseline or [None] * len(saved)):
+                then = f"  (baseline {old['wall_s']:6.1f} s)" if old else ""
+                print(f"  saved  {row['wall_s']:6.1f} s{then}  ({row['new_prompt_tokens']} new prompt tokens)  "
+                      f"{row['question'][:60]}")
         cold = [one_shot(q, cold_env) for q in questions[: args.cold]]
         for row in cold:
             print(f"  cold   {row['wall_s']:6.1f} s  ({row['new_prompt_tokens']} new prompt tokens)  {row['question'][:60]}")
-        same = [a["sql"] == b["sql"] for a, b in zip(saved, cold)]
-        result["ask_saved"] = {"n": len(saved), "p50_s": round(statistics.median(r["wall_s"] for r in saved), 2),
-                               "max_s": max(r["wall_s"] for r in saved), "rows": saved}
-        result["ask_cold"] = {"n": len(cold), "p50_s": round(statistics.median(r["wall_s"] for r in cold), 2),
-                              "rows": cold}
-        result["same_sql_saved_vs_cold"] = f"{sum(same)}/{len(same)}"
-        result["ask_speedup"] = round(result["ask_cold"]["p50_s"] / result["ask_saved"]["p50_s"], 1)
+        result["ask_saved"] = summary(saved)
+        if baseline:
+            result["ask_baseline"] = summary(baseline) | {"rev": args.baseline}
+            result["same_sql_baseline"] = f"{sum(a['sql'] == b['sql'] for a, b in zip(saved, baseline))}/{len(saved)}"
+            result["ask_vs_baseline"] = round(result["ask_saved"]["p50_s"] / result["ask_baseline"]["p50_s"], 2)
+            print(f"one-shot ask p50 {result['ask_saved']['p50_s']} s vs {result['ask_baseline']['p50_s']} s at "
+                  f"{args.baseline} ({result['ask_vs_baseline']}x), same SQL {result['same_sql_baseline']}")
+        if cold:
+            same = [a["sql"] == b["sql"] for a, b in zip(saved, cold)]
+            result["ask_cold"] = summary(cold)
+            result["same_sql_saved_vs_cold"] = f"{sum(same)}/{len(same)}"
+            result["ask_speedup"] = round(result["ask_cold"]["p50_s"] / result["ask_saved"]["p50_s"], 1)
     steps = []
+    restarts = questions[: max(1, args.restarts)]
     if "serve" in parts:
-        steps += [("serve_saved", lambda: api_first_answer(env, token, questions[0], work, "saved")),
-                  ("serve_cold", lambda: api_first_answer(cold_env, token, questions[0], work, "cold"))]
+        steps += [(f"serve_saved_{i}", lambda q=q, i=i: api_first_answer(env, token, q, work, f"saved-{i}"))
+                  for i, q in enumerate(restarts)]
+        if args.cold:
+            steps += [("serve_cold", lambda: api_first_answer(cold_env, token, questions[0], work, "cold"))]
     if "server" in parts:
         steps += [("model_server_first_start", lambda: model_server(env, work, "first", questions[0])),
                   ("model_server_restart", lambda: model_server(env, work, "restart", questions[0]))]
     if "ui" in parts:
-        steps += [("ui_restart_saved", lambda: ui_first_answer(env, work, questions[0]))]
+        steps += [(f"ui_restart_saved_{i}", lambda q=q: ui_first_answer(env, work, q)) for i, q in enumerate(restarts)]
     for name, step in steps:          # one failing part is recorded, the others still measured
         try:
             result[name] = step()

@@ -78,13 +78,6 @@ def _key_of(settings: Settings) -> prefix_cache.PrefixKey:
     return assistant.chat.prefix_key(assistant.prefix_messages())
 
 
-class _Untouched:
-    """Stands for the loaded model: a refused file must be refused before the model is touched."""
-
-    def adopt(self, saved):
-        raise AssertionError("a damaged state reached the model")
-
-
 @pytest.mark.parametrize("damage", ["truncate", "flip", "stale"])
 def test_a_damaged_saved_prefix_is_refused_deleted_and_said(own_dir, caplog, damage):
     """Without the model: each damage is refused before llama.cpp sees a byte, with one line saying so,
@@ -106,7 +99,7 @@ def test_a_damaged_saved_prefix_is_refused_deleted_and_said(own_dir, caplog, dam
         key = dataclasses.replace(key, llama_cpp="y")     # a llama.cpp upgrade, the file renamed to match
         path = path.rename(prefix_cache.path_for(key))
     with caplog.at_level(logging.WARNING, logger="abordo.model"):
-        assert LlamaCppChat._restore_prefix(_Untouched(), key, path) is None
+        assert LlamaCppChat._read_saved(key, path) is None       # refused before the model sees it
     assert not path.exists()
     assert [r.getMessage() for r in caplog.records if "ignored and rebuilt" in r.getMessage()]
 

@@ -90,6 +90,37 @@ def _common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
     return n
 
 
+def set_state(llm: Any, state: Any) -> None:
+    """Put a saved KV state (`LlamaState`) into `llm`: what `Llama.load_state` does, less its copies.
+
+    Why not `load_state`: it also writes its score matrix (n_batch x vocab floats, 311 MB for Qwen, which
+    sampling never reads without logits_all) and copies the state bytes once more before llama.cpp copies
+    them into the KV cache; in a new process those first writes fault in ~400 MB and cost 0.5-0.8 s of a
+    one-shot `abordo ask` (measured on 2 cores: the first restore 0.83 s with `load_state`, 0.2 s with
+    this). A writable buffer (the `bytearray` `prefix_cache.read` fills) is handed over as it is.
+    Falls back to `load_state` on a llama-cpp-python without the fields this relies on."""
+    import ctypes
+
+    import llama_cpp
+    import numpy as np
+
+    ctx = getattr(getattr(llm, "_ctx", None), "ctx", None)
+    if ctx is None or getattr(llm, "_logits_all", True) or not hasattr(llm, "_requires_eval"):
+        llm.load_state(state)
+        return
+    size = int(state.llama_state_size)
+    data = state.llama_state
+    array_type = ctypes.c_uint8 * size
+    buffer = array_type.from_buffer(data) if isinstance(data, bytearray) else array_type.from_buffer_copy(data)
+    if llama_cpp.llama_state_set_data(ctx, buffer, size) != size:
+        raise RuntimeError("llama.cpp did not take the saved state (another model or context size?)")
+    del buffer                               # releases the bytearray's export
+    llm.input_ids = np.array(state.input_ids, dtype=np.intc, copy=True)
+    llm.n_tokens = int(state.n_tokens)
+    llm._requires_eval = True                # as load_state: the next call evaluates before sampling
+    llm._seed = state.seed
+
+
 class LoadedLlama:
     """One loaded `Llama`, its generation lock and the instrumentation of its `eval`."""
 
@@ -168,7 +199,7 @@ class LoadedLlama:
                            scores=np.zeros((1, llm.n_vocab()), dtype=np.single), n_tokens=saved.n_tokens,
                            llama_state=saved.state, llama_state_size=len(saved.state), seed=saved.seed)
         try:
-            llm.load_state(state)
+            set_state(llm, state)
         except Exception:
             llm.reset()                      # nothing half-loaded stays in the KV cache
             with contextlib.suppress(Exception):
@@ -186,7 +217,7 @@ class LoadedLlama:
         if best is not None:
             prefix, state = self.snapshots.pop(best)
             self.snapshots.append((prefix, state))  # most recently used last
-            self.llm.load_state(state)
+            set_state(self.llm, state)
             if self._stats is not None:
                 self._stats.restored_snapshot = True
 
@@ -450,33 +481,68 @@ class LlamaCppChat(BaseChatModel):
         timings, `kept_tokens`, and `prefix_state`: "restored", "saved", "memory" or "off").
         """
         persist = self.persist_prefix if persist is None else persist
-        loaded = self.loaded()
-        with loaded.lock:
-            if not (keep and persist):
+        if not (keep and persist):
+            loaded = self.loaded()
+            with loaded.lock:
                 return self._evaluate_prefix(loaded, messages, keep)[0] | {"prefix_state": "memory" if keep else "off"}
-            key = self.prefix_key(messages)
-            kept = loaded.kept(key.digest())
-            if kept:
-                return {"prefix_state": "ready", "kept_tokens": kept, "new_prompt_tokens": 0, "total_seconds": 0.0}
-            path = prefix_cache.path_for(key)
-            meta = None
-            try:
-                with prefix_cache.exclusive():
-                    restored = self._restore_prefix(loaded, key, path)
+        self.preload()              # the weights load while this thread hashes the prompt and reads its state
+        key = self.prefix_key(messages)
+        current = self._loaded_if_ready()
+        kept = current.kept(key.digest()) if current is not None else 0
+        if kept:
+            return {"prefix_state": "ready", "kept_tokens": kept, "new_prompt_tokens": 0, "total_seconds": 0.0}
+        path = prefix_cache.path_for(key)
+        meta = None
+        loaded = None
+        try:
+            with prefix_cache.exclusive():
+                started = time.perf_counter()
+                saved = self._read_saved(key, path)
+                loaded = self.loaded()
+                with loaded.lock:
+                    kept = loaded.kept(key.digest())        # another thread of this process got there first
+                    if kept:
+                        return {"prefix_state": "ready", "kept_tokens": kept, "new_prompt_tokens": 0,
+                                "total_seconds": 0.0}
+                    restored = self._restore_prefix(loaded, key, saved, started) if saved is not None else None
                     if restored is not None:
                         return restored
                     meta, state = self._evaluate_prefix(loaded, messages, keep)
                     prefix_cache.write(path, key, [int(t) for t in state.input_ids[:state.n_tokens]], state.llama_state,
                                        seed=state.seed, build_seconds=meta.get("total_seconds", 0.0))
                     prefix_cache.prune(protect=path)
-                loaded.known[key.digest()] = [int(t) for t in state.input_ids[:state.n_tokens]]
-            except (OSError, prefix_cache.PrefixCacheError) as exc:
-                # A read-only or full disk costs the next process a minute, never this answer.
-                log.warning("prompt prefix not saved (%s): the next process reads it again", exc)
-                if meta is None:
+                    loaded.known[key.digest()] = [int(t) for t in state.input_ids[:state.n_tokens]]
+        except (OSError, prefix_cache.PrefixCacheError) as exc:
+            # A read-only or full disk costs the next process a minute, never this answer.
+            log.warning("prompt prefix not saved (%s): the next process reads it again", exc)
+            if meta is None:
+                loaded = loaded or self.loaded()
+                with loaded.lock:
                     meta, _ = self._evaluate_prefix(loaded, messages, keep)
-                return meta | {"prefix_state": "memory"}
-            return meta | {"prefix_state": "saved", "prefix_file": str(path)}
+            return meta | {"prefix_state": "memory"}
+        return meta | {"prefix_state": "saved", "prefix_file": str(path)}
+
+    def preload(self) -> None:
+        """Start loading the model in a background thread when it is not loaded yet, and return.
+
+        Why: loading reads and repacks ~600 MB of weights (1-1.5 s on 2 cores) in llama.cpp, with the GIL
+        released, while a new process still has the prompt prefix to build and its saved state to read
+        (0.5-0.7 s); overlapping them is that much off a one-shot `abordo ask`. The first `loaded()` waits
+        for the load (it holds the cache's lock); a failure here is left for that call to raise."""
+        key = _cache_key(self.model_path, self.n_ctx, self.n_threads, self.chat_format or None, self.lora_path)
+        if key in _CACHE or not Path(self.model_path).is_file():
+            return
+
+        def load() -> None:
+            with contextlib.suppress(Exception):
+                self.loaded()
+
+        threading.Thread(target=load, name="abordo-model-load", daemon=True).start()
+
+    def _loaded_if_ready(self) -> LoadedLlama | None:
+        """This model when it is loaded already, else None (without waiting for a load in progress)."""
+        return _CACHE.get(_cache_key(self.model_path, self.n_ctx, self.n_threads, self.chat_format or None,
+                                     self.lora_path))
 
     def prefix_key(self, messages: Sequence[BaseMessage]) -> prefix_cache.PrefixKey:
         """What a saved state of `messages` is filed under (hashes the model once per file version)."""
@@ -498,23 +564,31 @@ class LlamaCppChat(BaseChatModel):
         return meta, state
 
     @staticmethod
-    def _restore_prefix(loaded: LoadedLlama, key, path) -> dict[str, Any] | None:
-        """The saved state at `path` loaded into `loaded`, or None when there is none or it is unusable
-        (then it is deleted, with one line saying why, and the caller evaluates and saves it again)."""
-        started = time.perf_counter()
+    def _read_saved(key, path) -> prefix_cache.SavedPrefix | None:
+        """The saved state at `path`, verified; None when there is none or it is unusable (then it is
+        deleted, with one line saying why, and the caller evaluates and saves it again)."""
         try:
-            saved = prefix_cache.read(path, key)
-            loaded.adopt(saved)
+            return prefix_cache.read(path, key)
         except FileNotFoundError:
             return None
-        except (prefix_cache.UnusableState, RuntimeError, ValueError) as exc:
+        except prefix_cache.UnusableState as exc:
             log.warning("saved prompt prefix %s ignored and rebuilt: %s", path.name, exc)
             prefix_cache.discard(path)
             return None
-        prefix_cache.touch(path)
+
+    @staticmethod
+    def _restore_prefix(loaded: LoadedLlama, key, saved, started: float) -> dict[str, Any] | None:
+        """`saved` loaded into `loaded`, or None when llama.cpp refuses it (deleted and said, as above)."""
+        try:
+            loaded.adopt(saved)
+        except (RuntimeError, ValueError) as exc:
+            log.warning("saved prompt prefix %s ignored and rebuilt: %s", saved.path.name, exc)
+            prefix_cache.discard(saved.path)
+            return None
+        prefix_cache.touch(saved.path)
         loaded.known[key.digest()] = list(saved.input_ids)
         seconds = time.perf_counter() - started
-        return {"prefix_state": "restored", "prefix_file": str(path), "kept_tokens": saved.n_tokens,
+        return {"prefix_state": "restored", "prefix_file": str(saved.path), "kept_tokens": saved.n_tokens,
                 "new_prompt_tokens": 0, "load_seconds": round(loaded.load_seconds, 3),
                 "restore_seconds": round(seconds, 3), "total_seconds": round(seconds, 3)}
 

@@ -73,7 +73,7 @@ class SavedPrefix:
     path: Path
     key: PrefixKey
     input_ids: list[int]
-    state: bytes
+    state: bytes | bytearray
     seed: int
     created: str
     build_seconds: float
@@ -211,13 +211,14 @@ def read(path: Path, key: PrefixKey) -> SavedPrefix:
     UnusableState."""
     header = read_header(path, key)
     n, n_state = int(header["n_tokens"]), int(header["state_bytes"])
+    state = bytearray(n_state)      # read in place, and writable: llama.cpp takes it without another copy
     with open(path, "rb") as fh:
         fh.seek(header["_offset"])
         ids = fh.read(4 * n)
-        state = fh.read(n_state)
+        got = fh.readinto(state)
     digest = hashlib.sha256(ids)
     digest.update(state)
-    if len(ids) != 4 * n or len(state) != n_state or digest.hexdigest() != header.get("payload_sha256"):
+    if len(ids) != 4 * n or got != n_state or digest.hexdigest() != header.get("payload_sha256"):
         raise UnusableState("its contents do not match their checksum (changed or damaged on disk)")
     if n == 0 or n_state == 0:
         raise UnusableState("it holds no tokens")
