@@ -82,14 +82,20 @@ def ask_command(ctx, question, file, as_json, warm, db_url, role, user, today):
         _print_answer(ans, as_json, {"id": item["id"]} if file else None)
 
 
-def warm_up(assistant, only_if_missing: bool = False) -> None:
+def warm_up(assistant, only_if_missing: bool = False, background: bool = False) -> None:
     """The static prefix restored from this machine's saved state (about a second), or read once and
-    saved (a minute or more on 2 cores, said on stderr) so that the next process restores it."""
+    saved (a minute or more on 2 cores, said on stderr) so that the next process restores it. In the
+    `background` (the terminal chat), while the asker types: the first question waits for it if need be."""
     missing = assistant.unsaved_prefixes() > 0
     if missing:
         click.echo("abordo: reading the prompt prefix once for this machine (a minute or more on 2 cores); "
                    "later runs restore it in seconds", err=True)
-    if missing or not only_if_missing:
+    if background:
+        from assistant.warmup import Warmup
+
+        _ = assistant.chat               # no model configured: said now, not after the first question
+        Warmup(assistant.warm).start()
+    elif missing or not only_if_missing:
         assistant.warm()
 
 
@@ -125,7 +131,7 @@ def chat_loop(assistant) -> None:
     memory = Memory()
     click.echo(f"abordo · {assistant.model_name} · role {assistant.role} · today {assistant.settings.today}")
     click.echo("Pregunta en español o en inglés. 'nueva' empieza otra conversación; 'salir' termina.")
-    warm_up(assistant)
+    warm_up(assistant, background=True)
     while True:
         try:
             q = input("\n> ").strip()
