@@ -125,7 +125,9 @@ def model_server(env: dict, work: Path, label: str, question: str) -> dict:
         how = next((line for line in log.read_text().splitlines() if "prompt prefix is in" in line), "")
         client = {**env, "ABORDO_OPENAI_BASE_URL": f"http://127.0.0.1:{port}/v1", "ABORDO_MODEL_SLOTS": "1"}
         answer = one_shot(question, client)
-        return {"prefix_in_slot_s": round(ready, 2), "how": how.split(", ")[-1] if how else "?",
+        first, _, behind = how.partition("; ")
+        return {"prefix_in_slot_s": round(ready, 2), "how": first.split(", ")[-1] if how else "?",
+                "fallback": behind.split(", ")[-1] if behind else None,
                 "first_answer_s": round(time.perf_counter() - started, 2), "ask_wall_s": answer["wall_s"],
                 "new_prompt_tokens": answer["new_prompt_tokens"]}
 

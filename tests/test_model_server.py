@@ -185,29 +185,34 @@ def test_abordo_model_serve_starts_warms_and_prints_the_url(binary, tmp_path, sm
     proc, lines = _model_serve(env, port)
     try:
         assert f"ABORDO_OPENAI_BASE_URL=http://127.0.0.1:{port}/v1\n" in lines, "".join(lines)
-        assert any("prompt prefix is in 1 slot(s), saved" in line for line in lines), "".join(lines)
+        assert any("prompt prefix is in 1 slot(s), saved" in line
+                   and "the fallback's prefix in its prompt cache, saved" in line for line in lines), "".join(lines)
         assert httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200
     finally:
         _stop(proc)
     time.sleep(1)
     with pytest.raises(httpx.HTTPError):
         httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
-    slots = list((tmp_path / "prefix" / "server").glob("*.slot"))
-    assert len(slots) == 1 and slots[0].with_name(slots[0].name + ".json").exists()
+    slots = sorted((tmp_path / "prefix" / "server").glob("*.slot"))
+    assert len(slots) == 2 and all(s.with_name(s.name + ".json").exists() for s in slots)   # views, tables
 
     from langchain_core.messages import HumanMessage, SystemMessage
 
     from assistant.llm.openai_compat import make_openai_chat
     from assistant.pipeline import Assistant
 
-    system = Assistant(Settings(database_url=f"sqlite:///{small_demo_db}")).prefix_messages()[0].content
+    views, tables = (m[0].content for m in Assistant(Settings(database_url=f"sqlite:///{small_demo_db}")).prefixes())
     proc, lines = _model_serve(env, port)
     try:
-        assert any("prompt prefix is in 1 slot(s), restored" in line for line in lines), "".join(lines)
+        assert any("prompt prefix is in 1 slot(s), restored" in line
+                   and "prompt cache, restored" in line for line in lines), "".join(lines)
         chat = make_openai_chat(f"http://127.0.0.1:{port}/v1", max_tokens=4)
-        used = chat.invoke([SystemMessage(system), HumanMessage("¿Cuántos vuelos hay hoy?")]).usage_metadata
-        cached = (used.get("input_token_details") or {}).get("cache_read")
-        assert cached is not None and cached > 1000, used      # the schema prefix came from the restored slot
+        # the views' prefix from the restored slot; the tables' (a fallback) from the server's prompt cache;
+        # the views' again, back from that cache
+        for system in (views, tables, views):
+            used = chat.invoke([SystemMessage(system), HumanMessage("¿Cuántos vuelos hay hoy?")]).usage_metadata
+            cached = (used.get("input_token_details") or {}).get("cache_read")
+            assert cached is not None and cached > 1000, used
     finally:
         _stop(proc)
 
@@ -217,7 +222,7 @@ def test_abordo_model_serve_starts_warms_and_prints_the_url(binary, tmp_path, sm
     proc, lines = _model_serve(env, port)
     try:
         said = "".join(lines)
-        assert "is ignored and rebuilt" in said and "prompt prefix is in 1 slot(s), saved" in said, said
+        assert "is ignored and rebuilt" in said and ", saved (" in said, said
     finally:
         _stop(proc)
 

@@ -194,6 +194,20 @@ def warm_slots(base: str, system: str, parallel: int) -> None:
         raise errors[0]
 
 
+def cache_slot_prefix(base: str, system: str) -> None:
+    """Move the prefix `system`, in slot 0, into llama-server's prompt cache in RAM (`--cache-ram`, on by
+    default), where a later prompt that starts with it is restored from instead of read.
+
+    Why two calls: the server caches a slot's prompt when the slot takes a new task, and a slot filled by
+    `?action=restore` has no prompt of its own until a task uses it. So one token over `system` (its
+    prefix found in the slot: a few tokens read), then a two-token prompt: the slot's prompt goes to the
+    cache. Measured with the 0.5B on one slot: after this and the first prefix restored over it, a prompt
+    over either prefix read 6 new tokens; without it, the one restored first was read again (3,242)."""
+    for messages in ([{"role": "system", "content": system}, {"role": "user", "content": "SELECT 1"}],
+                     [{"role": "user", "content": "-"}]):
+        _post(base, "/v1/chat/completions", {"messages": messages, "max_tokens": 1, "temperature": 0, "id_slot": 0})
+
+
 def prepare_slots(base: str, key, system: str, parallel: int, *, say: Callable[[str], None] = print) -> dict:
     """Every slot holding the prompt prefix: restored from the saved slot state for exactly this `key`
     (a `prefix_cache.PrefixKey`) when it exists and checks out, else read into every slot and saved
