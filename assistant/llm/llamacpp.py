@@ -96,8 +96,8 @@ def set_state(llm: Any, state: Any) -> None:
     Why not `load_state`: it also writes its score matrix (n_batch x vocab floats, 311 MB for Qwen, which
     sampling never reads without logits_all) and copies the state bytes once more before llama.cpp copies
     them into the KV cache; in a new process those first writes fault in ~400 MB and cost 0.5-0.8 s of a
-    one-shot `abordo ask` (measured on 2 cores: the first restore 0.83 s with `load_state`, 0.2 s with
-    this). A writable buffer (the `bytearray` `prefix_cache.read` fills) is handed over as it is.
+    one-shot `abordo ask` (measured on 2 cores: putting the first state in took 0.83 s with `load_state`,
+    0.01 s with this; reading and checking the file, 0.2 s, is apart). A writable buffer (the `bytearray` `prefix_cache.read` fills) is handed over as it is.
     Falls back to `load_state` on a llama-cpp-python without the fields this relies on."""
     import ctypes
 
@@ -498,13 +498,14 @@ class LlamaCppChat(BaseChatModel):
             with prefix_cache.exclusive():
                 started = time.perf_counter()
                 saved = self._read_saved(key, path)
-                loaded = self.loaded()
+                read_seconds = time.perf_counter() - started
+                loaded = self.loaded()          # waits for a load still in progress
                 with loaded.lock:
                     kept = loaded.kept(key.digest())        # another thread of this process got there first
                     if kept:
                         return {"prefix_state": "ready", "kept_tokens": kept, "new_prompt_tokens": 0,
                                 "total_seconds": 0.0}
-                    restored = self._restore_prefix(loaded, key, saved, started) if saved is not None else None
+                    restored = self._restore_prefix(loaded, key, saved, read_seconds) if saved is not None else None
                     if restored is not None:
                         return restored
                     meta, state = self._evaluate_prefix(loaded, messages, keep)
@@ -529,8 +530,7 @@ class LlamaCppChat(BaseChatModel):
         released, while a new process still has the prompt prefix to build and its saved state to read
         (0.5-0.7 s); overlapping them is that much off a one-shot `abordo ask`. The first `loaded()` waits
         for the load (it holds the cache's lock); a failure here is left for that call to raise."""
-        key = _cache_key(self.model_path, self.n_ctx, self.n_threads, self.chat_format or None, self.lora_path)
-        if key in _CACHE or not Path(self.model_path).is_file():
+        if self._loaded_if_ready() is not None or not Path(self.model_path).is_file():
             return
 
         def load() -> None:
@@ -577,8 +577,10 @@ class LlamaCppChat(BaseChatModel):
             return None
 
     @staticmethod
-    def _restore_prefix(loaded: LoadedLlama, key, saved, started: float) -> dict[str, Any] | None:
-        """`saved` loaded into `loaded`, or None when llama.cpp refuses it (deleted and said, as above)."""
+    def _restore_prefix(loaded: LoadedLlama, key, saved, read_seconds: float) -> dict[str, Any] | None:
+        """`saved` loaded into `loaded`, or None when llama.cpp refuses it (deleted and said, as above).
+        `restore_seconds` is reading the file and putting it in, not waiting for the model to load."""
+        started = time.perf_counter()
         try:
             loaded.adopt(saved)
         except (RuntimeError, ValueError) as exc:
@@ -587,7 +589,7 @@ class LlamaCppChat(BaseChatModel):
             return None
         prefix_cache.touch(saved.path)
         loaded.known[key.digest()] = list(saved.input_ids)
-        seconds = time.perf_counter() - started
+        seconds = read_seconds + time.perf_counter() - started
         return {"prefix_state": "restored", "prefix_file": str(saved.path), "kept_tokens": saved.n_tokens,
                 "new_prompt_tokens": 0, "load_seconds": round(loaded.load_seconds, 3),
                 "restore_seconds": round(seconds, 3), "total_seconds": round(seconds, 3)}
