@@ -340,3 +340,21 @@ def test_catalog_init_drafts_views_for_the_spider_aviation_databases(shared_dir)
         check_against_database(drafted, make_engine(url))
         joined += sum(bool(v.joins) for v in drafted.views.values())
     assert joined >= 6         # every database with foreign keys has views that join
+
+
+def test_the_views_prompt_carries_the_glossary_in_the_views_names():
+    """Staff's words ('maleta', 'asiento', 'cupón') reach the views' prompt as the views call things:
+    a table as the view of its rows, a column by its view name; no base table name is left in it."""
+    from assistant.plan.prompt import view_glossary, view_prefix
+
+    catalog = load_catalog()
+    glossary = view_glossary(catalog)
+    assert "equipaje / maleta / maletas / bag / luggage = bags" in glossary
+    assert "asiento / seat = seat" in glossary and "= coupons" in glossary and "= ssrs" in glossary
+    assert "perdida / extraviada = bag_status = 'lost'" in glossary
+    for table in ("ticket_segments", "baggage", "special_service_requests", "aircraft_types"):
+        assert table not in glossary
+    assert "Glossary (words staff use): " + glossary in view_prefix(catalog, "sqlite", "")
+    assert "Glossary" not in view_prefix(catalog, "sqlite", "", glossary=False)
+    bare = parse_catalog(demo_doc() | {"terms": {}}, "no terms")
+    assert "Glossary" not in view_prefix(bare, "sqlite", "")

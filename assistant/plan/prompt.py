@@ -75,13 +75,16 @@ def view_schema(catalog: Catalog, stored_values: Mapping[tuple[str, str], Sequen
     return "\n".join(blocks)
 
 
-def view_prefix(catalog: Catalog, dialect: str, schema_text: str) -> str:
-    """Rules, the dialect, the views and the catalog's worked examples over views."""
+def view_prefix(catalog: Catalog, dialect: str, schema_text: str, glossary: bool = True) -> str:
+    """Rules, the dialect, the views, the catalog's glossary in the views' names and its worked examples
+    over views."""
     parts = [RULES]
     if catalog.view_rules:
         parts.append("Rules for this database:\n" + "\n".join(f"- {r}" for r in catalog.view_rules))
     parts.append(f"Database: {DIALECT[dialect]}")
     parts.append(schema_text)
+    if glossary and catalog.terms:
+        parts.append("Glossary (words staff use): " + view_glossary(catalog))
     if catalog.view_examples:
         parts.append("Examples:\n" + "\n\n".join(worked_example(e) for e in catalog.view_examples))
     return "\n\n".join(parts)
@@ -99,6 +102,19 @@ def view_names(catalog: Catalog) -> dict[tuple[str, str], list[str]]:
             if col.name not in names:
                 names.append(col.name)
     return out
+
+
+def view_glossary(catalog: Catalog) -> str:
+    """The catalog's glossary (`prompts.glossary_text`, one entry per meaning) in the views' names: a
+    `table.column` as the views call it, a table as the view with its rows ('maleta = bags', 'asiento =
+    seat'). Why: the Spanish words for things and columns reach the tables' prompt through its glossary;
+    without one, the views' prompt only had the values the linker resolved."""
+    from assistant.prompts import glossary_text
+
+    text = in_view_terms(glossary_text(catalog.terms), view_names(catalog))
+    grains = {v.table: v.name for v in catalog.views.values()}
+    return re.sub(r"(?<![\w.'])(" + "|".join(map(re.escape, sorted(grains, key=len, reverse=True))) + r")(?![\w.'])",
+                  lambda m: grains[m[1]], text) if grains else text
 
 
 TABLE_COLUMN = re.compile(r"\b([A-Za-z_]\w*)\.([A-Za-z_]\w*)\b")    # 'flights.origin' in a hint line
