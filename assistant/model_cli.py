@@ -278,7 +278,7 @@ def _prefix_in_slots(settings, base: str, parallel: int, slot_ctx: int, model_pa
             prefix_sha256=prefix_cache.text_sha256(f"system\n{text}"), chat_format="server-template",
             n_ctx=slot_ctx, n_batch=0, llama_cpp=prefix_cache.llama_cpp_build(), backend="llama-server")
 
-    say = lambda m: click.echo(m, err=True)     # noqa: E731
+    say = lambda m: click.echo(m, err=True)
     cached = []
     for text in behind:
         done = prepare_slots(base, key(text), text, 1, say=say)

@@ -17,8 +17,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import machine, write_result  # noqa: E402
-from query_paths import _questions, _run, _summary, mcnemar_p  # noqa: E402
+from common import machine, write_result
+from query_paths import _questions, _run, _summary, mcnemar_p
 
 
 def main() -> None:
@@ -34,9 +34,9 @@ def main() -> None:
     settings = load_settings()
     chat = make_chat_model(settings)
     with_glossary = view_prompt.view_prefix
-    without = lambda *a, **k: with_glossary(*a, **{**k, "glossary": False})     # noqa: E731
+    without = lambda *a, **k: with_glossary(*a, **{**k, "glossary": False})
     out: dict = {"machine": machine(settings), "model": str(settings.model), "sets": {}}
-    right = lambda r: r["correct"]                                             # noqa: E731
+    right = lambda r: r["correct"]
     for name in args.sets.split(","):
         questions = _questions(name, args.limit)
         runs = {}
