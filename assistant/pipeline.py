@@ -228,14 +228,13 @@ class Assistant:
         evaluated and saved. Returns what happened to the first (`prefix_state`, timings; the others
         under `more`); {} when the model keeps no state (an endpoint keeps its own)."""
         warm = getattr(self.chat, "warm", None)
-        done = {}
+        prefixes = self.prefixes()
         with self._prefix_lock:
-            if warm:
-                results = [warm(messages) for messages in self.prefixes()]
-                done = dict(results[0])
-                if len(results) > 1:
-                    done["more"] = results[1:]
-            self._ready.update(messages[0].content for messages in self.prefixes())
+            results = [warm(messages) for messages in prefixes] if warm else []
+            self._ready.update(messages[0].content for messages in prefixes)
+        done = dict(results[0]) if results else {}
+        if len(results) > 1:
+            done["more"] = results[1:]
         return done
 
     def _ensure_prefix(self, system: str) -> None:

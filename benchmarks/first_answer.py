@@ -222,12 +222,9 @@ def main() -> None:
         with contextlib.ExitStack() as stack:
             base = stack.enter_context(worktree(args.baseline, work)) if args.baseline else None
             saved, baseline = [], []
+            runs = [(saved, None)] + ([(baseline, base)] if base else [])
             for i, q in enumerate(questions):
-                if base is None:
-                    saved.append(one_shot(q, env))
-                    continue
-                pair = [(saved, None), (baseline, base)]
-                for rows, tree in (pair if i % 2 == 0 else pair[::-1]):    # which goes first alternates
+                for rows, tree in (runs if i % 2 == 0 else runs[::-1]):    # which goes first alternates
                     rows.append(one_shot(q, env, tree))
             for row, old in zip(saved, baseline or [None] * len(saved)):
                 then = f"  (baseline {old['wall_s']:6.1f} s)" if old else ""

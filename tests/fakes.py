@@ -44,6 +44,29 @@ class RecordingChat(FakeListChatModel):
         return [m[0].content for m in self.calls]
 
 
+class PrefixChat(RecordingChat):
+    """A RecordingChat with the in-process model's prefix hooks: `warm` records (its thread, the prefix
+    text, the calls made before it), after waiting for `gate` when one is set; `preload` is counted."""
+
+    warmed: list = []
+    preloads: int = 0
+    gate: Any = None
+
+    def __init__(self, responses: list[str], **kwargs):
+        super().__init__(responses, warmed=[], **kwargs)
+
+    def warm(self, messages):
+        import threading
+
+        if self.gate is not None:
+            self.gate.wait(30)
+        self.warmed.append((threading.current_thread().name, str(messages[0].content), len(self.calls)))
+        return {"prefix_state": "restored"}
+
+    def preload(self):
+        self.preloads += 1
+
+
 class ScriptedChat(FakeListChatModel):
     """A fake whose script a test replaces between questions (`script(...)`); it cycles, never raises.
     For servers that outlive one test (the HTTP API in a thread or a subprocess)."""

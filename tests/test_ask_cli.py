@@ -10,23 +10,12 @@ import pytest
 from click.testing import CliRunner
 
 import assistant.llm
-from tests.fakes import RecordingChat
+from tests.fakes import PrefixChat
 
 
-class _PrefixChat(RecordingChat):
-    """Saved states for every prefix (or none, `saved=False`); `warm` waits for `gate` and records its thread."""
-
-    saved: bool = True
-    gate: object = None
-    warmed: list = []
-
-    def warm(self, messages):
-        if self.gate is not None:
-            self.gate.wait(30)
-        kind = "views" if "CREATE VIEW" in str(messages[0].content) else "tables"
-        self.warmed.append((threading.current_thread().name, kind, len(self.calls)))
-        return {"prefix_state": "restored" if self.saved else "saved"}
-
+def warmed(chat) -> list[tuple[str, str, int]]:
+    """(thread, which prefix, calls made before it) for each prefix made ready."""
+    return [(thread, "views" if "CREATE VIEW" in text else "tables", calls) for thread, text, calls in chat.warmed]
 
 
 @pytest.fixture
@@ -57,12 +46,12 @@ def all_saved(monkeypatch):
 
 
 def test_a_one_shot_question_restores_the_prefix_it_needs_at_its_model_call(cli, all_saved):
-    chat = _PrefixChat(["SELECT COUNT(*) FROM bags"], warmed=[])
+    chat = PrefixChat(["SELECT COUNT(*) FROM bags"])
     r = cli(chat, "ask", "--json", "How many bags are there?")
     assert r.exit_code == 0, r.output
     answer = json.loads(r.output.strip().splitlines()[-1])
     assert answer["error"] is None and answer["path"] == "views" and answer["llm_calls"] == 1
-    assert chat.warmed == [("MainThread", "views", 0)]            # the views' only, before its call
+    assert warmed(chat) == [("MainThread", "views", 0)]            # the views' only, before its call
     assert "reading the prompt prefix" not in r.output
 
 
@@ -71,7 +60,7 @@ def test_a_one_shot_card_restores_nothing(cli, all_saved, small_demo_db):
 
     with sqlite3.connect(small_demo_db) as conn:
         locator = conn.execute("SELECT record_locator FROM bookings LIMIT 1").fetchone()[0]
-    chat = _PrefixChat([], warmed=[])
+    chat = PrefixChat([])
     r = cli(chat, "ask", "--json", f"Booking {locator}")
     assert r.exit_code == 0, r.output
     assert json.loads(r.output.strip().splitlines()[-1])["card"] and chat.warmed == []
@@ -79,11 +68,11 @@ def test_a_one_shot_card_restores_nothing(cli, all_saved, small_demo_db):
 
 def test_a_machine_without_saved_prefixes_reads_them_all_first_and_says_so(cli, monkeypatch):
     _saved_states(monkeypatch, {})
-    chat = _PrefixChat(["SELECT COUNT(*) FROM bags"], warmed=[], saved=False)
+    chat = PrefixChat(["SELECT COUNT(*) FROM bags"])
     r = cli(chat, "ask", "How many bags are there?")
     assert r.exit_code == 0, r.output
     assert "reading the prompt prefix once for this machine" in r.output
-    assert chat.warmed == [("MainThread", "views", 0), ("MainThread", "tables", 0)]   # both, once, for later runs
+    assert warmed(chat) == [("MainThread", "views", 0), ("MainThread", "tables", 0)]   # both, once, for later runs
 
 
 def test_the_terminal_chat_restores_in_the_background_while_the_asker_types(cli, all_saved, small_demo_db):
@@ -92,11 +81,11 @@ def test_the_terminal_chat_restores_in_the_background_while_the_asker_types(cli,
     with sqlite3.connect(small_demo_db) as conn:
         bags = conn.execute("SELECT COUNT(*) FROM baggage").fetchone()[0]
     gate = threading.Event()
-    chat = _PrefixChat(["SELECT COUNT(*) FROM bags"], warmed=[], gate=gate)
+    chat = PrefixChat(["SELECT COUNT(*) FROM bags"], gate=gate)
     threading.Timer(0.5, gate.set).start()      # the restore ends only after the prompt is up
     r = cli(chat, "chat", input="How many bags are there?\nsalir\n")
     assert r.exit_code == 0, r.output
     assert "Pregunta en español o en inglés" in r.output
     # both prefixes restored on the warm-up thread, and the question's call came after them
-    assert chat.warmed == [("abordo-warm", "views", 0), ("abordo-warm", "tables", 0)]
+    assert warmed(chat) == [("abordo-warm", "views", 0), ("abordo-warm", "tables", 0)]
     assert len(chat.calls) == 1 and f"{bags:,}" in r.output

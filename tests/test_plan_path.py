@@ -15,7 +15,7 @@ from db.catalog import DEFAULT_CATALOG, CatalogError, load_catalog
 from db.errors import ConfigError
 from db.settings import Settings, load_settings
 from sql_tools.audit import get_audit_log
-from tests.fakes import RecordingChat
+from tests.fakes import PrefixChat, RecordingChat
 
 NO_SHOWS = ("SELECT origin_city, COUNT(*) AS n FROM coupons WHERE coupon_status = 'no_show' "
             "GROUP BY origin_city ORDER BY n DESC, origin_city LIMIT 3")
@@ -170,42 +170,32 @@ def test_both_prefixes_are_warmed_when_the_views_answer_first(settings):
     assert "CREATE TABLE" in str(prefixes[1][0].content)
 
 
-class _WarmingChat(RecordingChat):
-    """Records which static prefixes it was asked to make ready, and whether the model was preloaded."""
-
-    warmed: list = []
-    preloads: int = 0
-
-    def warm(self, messages):
-        self.warmed.append(str(messages[0].content))
-        return {"prefix_state": "restored"}
-
-    def preload(self):
-        self.preloads += 1
+def warmed(chat) -> list[str]:
+    return [text for _thread, text, _calls in chat.warmed]
 
 
 def test_a_question_makes_ready_only_the_prefix_its_call_starts_with(settings):
     """A new process (`abordo ask`) restores the views' prefix for a question the views answer, and the
     tables' only when a question falls back to them: each once, before the call that starts with it."""
-    chat = _WarmingChat(["SELECT COUNT(*) FROM bags", "SELECT COUNT(*) FROM bags WHERE bag_status = 'lost'",
-                         "SELECT COUNT(*) FROM baggage WHERE status = 'lost'",                  # not over a view
-                         "SELECT COUNT(*) FROM baggage WHERE status = 'lost'"], warmed=[])
+    chat = PrefixChat(["SELECT COUNT(*) FROM bags", "SELECT COUNT(*) FROM bags WHERE bag_status = 'lost'",
+                       "SELECT COUNT(*) FROM baggage WHERE status = 'lost'",                  # not over a view
+                       "SELECT COUNT(*) FROM baggage WHERE status = 'lost'"])
     a = Assistant(settings, chat_model=chat, role="agent", user="tester")
     views, tables = (str(m[0].content) for m in a.prefixes())
     assert a.ask("How many bags are there?").path == "views"
-    assert chat.warmed == [views] and chat.preloads == 1
+    assert warmed(chat) == [views] and chat.preloads == 1
     assert a.ask("How many bags are lost?").path == "views"
-    assert chat.warmed == [views]                                 # ready: not asked for again
+    assert warmed(chat) == [views]                                # ready: not asked for again
     ans = a.ask("How many lost bags are there?")
     assert ans.path == "tables" and ans.llm_calls == 2
-    assert chat.warmed == [views, tables]                         # the fallback's prefix, once it was needed
+    assert warmed(chat) == [views, tables]                        # the fallback's prefix, once it was needed
     assert [system_of(c) for c in chat.calls] == [views, views, views, tables]
     a.warm()                                                      # a server warms every prefix at start
-    assert chat.warmed == [views, tables, views, tables]
+    assert warmed(chat) == [views, tables, views, tables]
 
 
 def test_a_card_or_a_refusal_loads_no_model(settings):
-    chat = _WarmingChat([], warmed=[])
+    chat = PrefixChat([])
     a = Assistant(settings, chat_model=chat, role="agent", user="tester")
     with sqlite3.connect(settings.database_url.removeprefix("sqlite:///")) as conn:
         locator = conn.execute("SELECT record_locator FROM bookings LIMIT 1").fetchone()[0]

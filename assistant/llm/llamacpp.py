@@ -488,9 +488,8 @@ class LlamaCppChat(BaseChatModel):
         self.preload()              # the weights load while this thread hashes the prompt and reads its state
         key = self.prefix_key(messages)
         current = self._loaded_if_ready()
-        kept = current.kept(key.digest()) if current is not None else 0
-        if kept:
-            return {"prefix_state": "ready", "kept_tokens": kept, "new_prompt_tokens": 0, "total_seconds": 0.0}
+        if current is not None and current.kept(key.digest()):
+            return self._ready(current, key)
         path = prefix_cache.path_for(key)
         meta = None
         loaded = None
@@ -501,10 +500,8 @@ class LlamaCppChat(BaseChatModel):
                 read_seconds = time.perf_counter() - started
                 loaded = self.loaded()          # waits for a load still in progress
                 with loaded.lock:
-                    kept = loaded.kept(key.digest())        # another thread of this process got there first
-                    if kept:
-                        return {"prefix_state": "ready", "kept_tokens": kept, "new_prompt_tokens": 0,
-                                "total_seconds": 0.0}
+                    if loaded.kept(key.digest()):             # another thread of this process got there first
+                        return self._ready(loaded, key)
                     restored = self._restore_prefix(loaded, key, saved, read_seconds) if saved is not None else None
                     if restored is not None:
                         return restored
@@ -522,6 +519,12 @@ class LlamaCppChat(BaseChatModel):
                     meta, _ = self._evaluate_prefix(loaded, messages, keep)
             return meta | {"prefix_state": "memory"}
         return meta | {"prefix_state": "saved", "prefix_file": str(path)}
+
+    @staticmethod
+    def _ready(loaded: LoadedLlama, key) -> dict[str, Any]:
+        """What `warm` says of a prefix already among the loaded model's snapshots."""
+        return {"prefix_state": "ready", "kept_tokens": loaded.kept(key.digest()), "new_prompt_tokens": 0,
+                "total_seconds": 0.0}
 
     def preload(self) -> None:
         """Start loading the model in a background thread when it is not loaded yet, and return.
